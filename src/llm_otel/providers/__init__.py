@@ -1,0 +1,1 @@
+"""Provider instrumentors: each declares what to patch and how to read its SDK's objects."""

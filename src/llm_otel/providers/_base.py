@@ -1,0 +1,99 @@
+"""What every provider instrumentor shares: patching declared methods, deferred until import."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+
+from llm_otel._log import logger
+from llm_otel.telemetry import Operation, Telemetry, async_wrapper, manager_wrapper, sync_wrapper
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """One SDK method to wrap: ``target`` ("Class.method") found through ``module``.
+
+    ``operation`` None marks a method returning a stream manager (see ``manager_wrapper``).
+    """
+
+    module: str
+    target: str
+    operation: Operation | None
+    is_async: bool = False
+
+
+class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Base of every provider instrumentor: the provider only lists its patches.
+
+    Patching waits for the SDK's import (a post-import hook), so instrumenting first and
+    importing the SDK later works, and an SDK that is never imported costs nothing.
+    """
+
+    #: The distribution requirement, e.g. ``"openai >= 1.66"``.
+    requirement: str
+    #: The SDK's top-level module, whose import triggers patching.
+    root_module: str
+
+    # BaseInstrumentor makes one instance per class and calls __init__ on every construction,
+    # so state lives in class-level defaults replaced per instance, never reset by __init__.
+    _telemetry: Telemetry | None = None
+    _config: dict[str, Any] = {}  # noqa: RUF012
+    _patched: tuple[tuple[Any, str], ...] = ()
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return (self.requirement,)
+
+    def instrument(self, **kwargs: Any) -> None:
+        """Instrument the SDK; a quiet no-op when it is absent or outside the supported range."""
+        if not kwargs.get("skip_dep_check") and get_dependency_conflicts([self.requirement]) is not None:
+            logger.debug("llm-otel: %s not installed or unsupported; not instrumenting", self.requirement)
+            return
+        super().instrument(**kwargs)
+
+    def patches(self, config: dict[str, Any]) -> Iterable[Patch]:
+        """The methods to wrap, for this configuration."""
+        raise NotImplementedError
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._telemetry = Telemetry(kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+        self._config = kwargs
+        # Runs at once when the SDK is already imported, else right after its import.
+        wrapt.register_post_import_hook(self._apply, self.root_module)
+
+    def _apply(self, _module: object) -> None:
+        telemetry = self._telemetry
+        if telemetry is None:  # uninstrumented before the SDK was imported
+            return
+        done = {(id(owner), name) for owner, name in self._patched}
+        for patch in self.patches(self._config):
+            owner_name, _, method = patch.target.rpartition(".")
+            try:
+                owner = getattr(importlib.import_module(patch.module), owner_name)
+                getattr(owner, method)
+            except (ImportError, AttributeError):
+                # This SDK version lacks the method; the coverage test guards the other direction.
+                continue
+            if (id(owner), method) in done:
+                continue
+            if patch.operation is None:
+                wrapper = manager_wrapper(patch.is_async)
+            elif patch.is_async:
+                wrapper = async_wrapper(telemetry, patch.operation)
+            else:
+                wrapper = sync_wrapper(telemetry, patch.operation)
+            wrapt.wrap_function_wrapper(owner, method, wrapper)
+            self._patched = (*self._patched, (owner, method))
+            done.add((id(owner), method))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._telemetry = None
+        for owner, method in reversed(self._patched):
+            unwrap(owner, method)
+        self._patched = ()

@@ -1,0 +1,277 @@
+"""Reading OpenAI requests, responses and stream chunks into the core's neutral record.
+
+Everything is read defensively (``getattr`` with defaults, type checks): responses from
+OpenAI-compatible servers and odd SDK versions omit or mistype fields, and a bad field must cost
+one attribute, not the call's telemetry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from llm_otel.telemetry import Attributes, Outcome
+from llm_otel.telemetry import _names as n
+
+
+def _number(value: Any) -> float | int | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _strings(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
+
+
+def _choice_count(value: Any) -> int | None:
+    count = _integer(value)
+    return count if count is not None and count != 1 else None
+
+
+def _output_type(value: Any) -> str | None:
+    """``response_format`` / ``text.format``: a dict with a type, or a pydantic class for parse()."""
+    if isinstance(value, Mapping):
+        kind = value.get("type")
+        if kind == "text":
+            return n.OUTPUT_TEXT
+        if kind in ("json_object", "json_schema"):
+            return n.OUTPUT_JSON
+        return None
+    return n.OUTPUT_JSON if isinstance(value, type) else None
+
+
+def _text_format(value: Any) -> str | None:
+    return _output_type(value.get("format")) if isinstance(value, Mapping) else None
+
+
+def _conversation(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return _string(value)
+
+
+Reader = tuple[str, str, Callable[[Any], Any]]
+
+_SAMPLING: tuple[Reader, ...] = (
+    ("temperature", n.REQUEST_TEMPERATURE, _number),
+    ("top_p", n.REQUEST_TOP_P, _number),
+    ("service_tier", n.OPENAI_REQUEST_SERVICE_TIER, _string),
+)
+CHAT_REQUEST: tuple[Reader, ...] = (
+    *_SAMPLING,
+    ("max_tokens", n.REQUEST_MAX_TOKENS, _integer),
+    ("max_completion_tokens", n.REQUEST_MAX_TOKENS, _integer),  # wins over the older name
+    ("frequency_penalty", n.REQUEST_FREQUENCY_PENALTY, _number),
+    ("presence_penalty", n.REQUEST_PRESENCE_PENALTY, _number),
+    ("stop", n.REQUEST_STOP_SEQUENCES, _strings),
+    ("seed", n.REQUEST_SEED, _integer),
+    ("n", n.REQUEST_CHOICE_COUNT, _choice_count),
+    ("response_format", n.OUTPUT_TYPE, _output_type),
+)
+RESPONSES_REQUEST: tuple[Reader, ...] = (
+    *_SAMPLING,
+    ("max_output_tokens", n.REQUEST_MAX_TOKENS, _integer),
+    ("text", n.OUTPUT_TYPE, _text_format),
+    ("text_format", n.OUTPUT_TYPE, _output_type),
+    ("conversation", n.CONVERSATION_ID, _conversation),
+)
+EMBEDDINGS_REQUEST: tuple[Reader, ...] = (
+    ("encoding_format", n.REQUEST_ENCODING_FORMATS, _strings),
+    ("dimensions", n.EMBEDDINGS_DIMENSION_COUNT, _integer),
+)
+
+
+def request_reader(readers: tuple[Reader, ...]) -> Callable[[Mapping[str, Any]], Attributes]:
+    """A function turning call keywords into span attributes with the given readers."""
+
+    def read(kwargs: Mapping[str, Any]) -> Attributes:
+        attrs: Attributes = {}
+        stream = kwargs.get("stream")
+        if isinstance(stream, bool):
+            attrs[n.REQUEST_STREAM] = stream
+        for key, attribute, convert in readers:
+            if key in kwargs:
+                value = convert(kwargs[key])
+                if value is not None:
+                    attrs[attribute] = value
+        return attrs
+
+    return read
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+def _parsed(result: Any) -> Any:
+    """The model object behind a raw response (``with_raw_response``), without consuming a stream."""
+    if not hasattr(result, "http_response") or not callable(getattr(result, "parse", None)):
+        return result
+    if type(result).__name__ != "LegacyAPIResponse":
+        return None  # with_streaming_response: the body is the caller's to read
+    content_type = result.http_response.headers.get("content-type", "")
+    if "text/event-stream" in content_type:
+        return None
+    return result.parse()  # cached by the SDK: the caller's own parse() returns the same object
+
+
+def _usage(outcome: Outcome, usage: Any) -> None:
+    if usage is None:
+        return
+    # Chat/completions name them prompt/completion; the Responses API input/output.
+    outcome.input_tokens = _integer(getattr(usage, "prompt_tokens", None))
+    if outcome.input_tokens is None:
+        outcome.input_tokens = _integer(getattr(usage, "input_tokens", None))
+    outcome.output_tokens = _integer(getattr(usage, "completion_tokens", None))
+    if outcome.output_tokens is None:
+        outcome.output_tokens = _integer(getattr(usage, "output_tokens", None))
+    details = getattr(usage, "prompt_tokens_details", None) or getattr(usage, "input_tokens_details", None)
+    outcome.cache_read_tokens = _integer(getattr(details, "cached_tokens", None))
+    details = getattr(usage, "completion_tokens_details", None) or getattr(
+        usage, "output_tokens_details", None
+    )
+    outcome.reasoning_tokens = _integer(getattr(details, "reasoning_tokens", None))
+
+
+def _details(outcome: Outcome, result: Any) -> None:
+    attrs: Attributes = {}
+    fingerprint = _string(getattr(result, "system_fingerprint", None))
+    if fingerprint:
+        attrs[n.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
+    tier = _string(getattr(result, "service_tier", None))
+    if tier:
+        attrs[n.OPENAI_RESPONSE_SERVICE_TIER] = tier
+    outcome.attributes = attrs
+
+
+def _finish_reasons(choices: Any) -> list[str] | None:
+    if not isinstance(choices, list):
+        return None
+    reasons = [getattr(choice, "finish_reason", None) for choice in choices]
+    return [reason for reason in reasons if isinstance(reason, str)] or None
+
+
+def read_completion(result: Any, recording: bool) -> Outcome:
+    """A chat completion, a legacy completion or an embeddings response."""
+    outcome = Outcome()
+    result = _parsed(result)
+    if result is None:
+        return outcome
+    outcome.response_model = _string(getattr(result, "model", None))
+    _usage(outcome, getattr(result, "usage", None))
+    if recording:
+        outcome.response_id = _string(getattr(result, "id", None))
+        outcome.finish_reasons = _finish_reasons(getattr(result, "choices", None))
+        _details(outcome, result)
+    return outcome
+
+
+# Responses API status -> finish reason, in the chat vocabulary the conventions use.
+_INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def _response_finish_reason(response: Any) -> list[str] | None:
+    status = getattr(response, "status", None)
+    if status == "incomplete":
+        reason = getattr(getattr(response, "incomplete_details", None), "reason", None)
+        return [_INCOMPLETE_REASONS.get(reason, "incomplete") if isinstance(reason, str) else "incomplete"]
+    if status == "completed":
+        output = getattr(response, "output", None) or ()
+        calls = any(getattr(item, "type", None) == "function_call" for item in output)
+        return ["tool_calls" if calls else "stop"]
+    return [status] if isinstance(status, str) else None
+
+
+def read_response(result: Any, recording: bool) -> Outcome:
+    """A Responses API ``Response``."""
+    outcome = Outcome()
+    result = _parsed(result)
+    if result is None:
+        return outcome
+    outcome.response_model = _string(getattr(result, "model", None))
+    _usage(outcome, getattr(result, "usage", None))
+    if recording:
+        outcome.response_id = _string(getattr(result, "id", None))
+        outcome.finish_reasons = _response_finish_reason(result)
+        _details(outcome, result)
+    return outcome
+
+
+# --- streams ------------------------------------------------------------------------------------
+
+
+class ChunkAccumulator:
+    """Chat and legacy completion chunks: ids and model from any chunk, usage from the last."""
+
+    __slots__ = ("hide_usage", "last", "reasons", "usage")
+
+    def __init__(self, hide_usage: bool) -> None:
+        self.hide_usage = hide_usage
+        self.last: Any = None
+        self.usage: Any = None
+        self.reasons: dict[Any, str] = {}
+
+    def add(self, chunk: Any) -> bool:
+        self.last = chunk
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+        choices = chunk.choices
+        if choices:
+            for choice in choices:
+                reason = choice.finish_reason
+                if reason is not None:
+                    self.reasons[choice.index] = reason
+            return False
+        # The usage-only chunk we asked for on the caller's behalf: they never see it.
+        return self.hide_usage and usage is not None
+
+    def outcome(self) -> Outcome:
+        outcome = Outcome()
+        last = self.last
+        if last is not None:
+            outcome.response_model = _string(getattr(last, "model", None))
+            outcome.response_id = _string(getattr(last, "id", None))
+            _details(outcome, last)
+        _usage(outcome, self.usage)
+        reasons = [reason for reason in self.reasons.values() if isinstance(reason, str)]
+        outcome.finish_reasons = reasons or None
+        return outcome
+
+
+_CARRY_RESPONSE = frozenset(
+    {
+        "response.created",
+        "response.in_progress",
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+    }
+)
+
+
+class ResponseEventAccumulator:
+    """Responses API events: the latest event carrying the whole response wins."""
+
+    __slots__ = ("response",)
+
+    def __init__(self) -> None:
+        self.response: Any = None
+
+    def add(self, event: Any) -> bool:
+        if event.type in _CARRY_RESPONSE:
+            self.response = event.response
+        return False
+
+    def outcome(self) -> Outcome:
+        return read_response(self.response, True) if self.response is not None else Outcome()

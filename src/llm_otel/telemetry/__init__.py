@@ -1,0 +1,24 @@
+"""The recording core: turns provider calls into spans and metrics, the same way for every provider.
+
+It knows no provider. Providers describe their SDK methods with ``Operation`` and fill an
+``Outcome``; this package owns span lifecycle, instruments, stream proxies and containment.
+"""
+
+from ._instruments import Telemetry
+from ._record import Attributes, Outcome, error_type
+from ._stream import Accumulator
+from ._wrappers import Endpoint, Operation, async_wrapper, manager_wrapper, model_argument, sync_wrapper
+
+__all__ = [
+    "Accumulator",
+    "Attributes",
+    "Endpoint",
+    "Operation",
+    "Outcome",
+    "Telemetry",
+    "async_wrapper",
+    "error_type",
+    "manager_wrapper",
+    "model_argument",
+    "sync_wrapper",
+]

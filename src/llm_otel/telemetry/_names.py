@@ -1,0 +1,104 @@
+"""The one table of telemetry names: semantic-convention attributes, metrics and values, and ours.
+
+No other module spells an attribute or metric name. The GenAI conventions are still moving, so the
+names that differ between the latest released conventions and the newest experimental ones are
+chosen here, once, from ``OTEL_SEMCONV_STABILITY_OPT_IN`` (``gen_ai_latest_experimental``), the
+switch the OpenTelemetry instrumentations use.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final
+
+EXPERIMENTAL: Final = "gen_ai_latest_experimental" in {
+    part.strip() for part in os.environ.get("OTEL_SEMCONV_STABILITY_OPT_IN", "").split(",")
+}
+
+# --- span and metric attributes (GenAI conventions) -------------------------------------------
+OPERATION_NAME: Final = "gen_ai.operation.name"
+PROVIDER_NAME: Final = "gen_ai.provider.name"
+REQUEST_MODEL: Final = "gen_ai.request.model"
+REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+REQUEST_SEED: Final = "gen_ai.request.seed"
+REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+REQUEST_ENCODING_FORMATS: Final = "gen_ai.request.encoding_formats"
+REQUEST_STREAM: Final = "gen_ai.request.stream"
+EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
+OUTPUT_TYPE: Final = "gen_ai.output.type"
+CONVERSATION_ID: Final = "gen_ai.conversation.id"
+RESPONSE_ID: Final = "gen_ai.response.id"
+RESPONSE_MODEL: Final = "gen_ai.response.model"
+RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+TOKEN_TYPE: Final = "gen_ai.token.type"
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
+ERROR_TYPE: Final = "error.type"
+
+# OpenAI-specific attributes: the newest conventions moved them out of the gen_ai namespace.
+OPENAI_REQUEST_SERVICE_TIER: Final = (
+    "openai.request.service_tier" if EXPERIMENTAL else "gen_ai.openai.request.service_tier"
+)
+OPENAI_RESPONSE_SERVICE_TIER: Final = (
+    "openai.response.service_tier" if EXPERIMENTAL else "gen_ai.openai.response.service_tier"
+)
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = (
+    "openai.response.system_fingerprint" if EXPERIMENTAL else "gen_ai.openai.response.system_fingerprint"
+)
+
+# --- attribute values ---------------------------------------------------------------------------
+OP_CHAT: Final = "chat"
+OP_TEXT_COMPLETION: Final = "text_completion"
+OP_EMBEDDINGS: Final = "embeddings"
+TOKEN_INPUT: Final = "input"
+TOKEN_OUTPUT: Final = "output"
+OUTPUT_TEXT: Final = "text"
+OUTPUT_JSON: Final = "json"
+ERROR_OTHER: Final = "_OTHER"
+
+# --- metrics (GenAI conventions) with the bucket boundaries they advise ------------------------
+CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+CLIENT_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+CLIENT_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
+
+DURATION_BUCKETS: Final = (
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+)
+TOKEN_BUCKETS: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+TIME_TO_FIRST_CHUNK_BUCKETS: Final = DURATION_BUCKETS
+TIME_PER_OUTPUT_CHUNK_BUCKETS: Final = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+)  # fmt: skip
+
+# --- ours: one namespace, documented in docs/telemetry.md --------------------------------------
+LLM_OTEL_REQUESTS_IN_FLIGHT: Final = "llm_otel.client.requests.in_flight"
+
+INSTRUMENTATION_SCOPE: Final = "llm_otel"

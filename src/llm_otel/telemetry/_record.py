@@ -1,0 +1,158 @@
+"""The neutral call record a provider fills, and the span/metric lifecycle of one call."""
+
+from __future__ import annotations
+
+import time
+
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from llm_otel._log import internal_error
+
+from . import _names as n
+from ._instruments import Telemetry
+
+Attributes = dict[str, AttributeValue]
+_STATUS_DESCRIPTION_MAX = 200
+
+
+class Outcome:
+    """What a provider read from a response or a stream; None means not reported."""
+
+    __slots__ = (
+        "attributes",
+        "cache_creation_tokens",
+        "cache_read_tokens",
+        "finish_reasons",
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "response_id",
+        "response_model",
+    )
+
+    def __init__(self) -> None:
+        self.response_model: str | None = None
+        self.response_id: str | None = None
+        self.finish_reasons: list[str] | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cache_read_tokens: int | None = None
+        self.cache_creation_tokens: int | None = None
+        self.reasoning_tokens: int | None = None
+        # Provider-specific span attributes (e.g. a system fingerprint), set only when recording.
+        self.attributes: Attributes | None = None
+
+
+def error_type(exc: BaseException) -> str:
+    """A low-cardinality ``error.type``: the exception class, or the HTTP status for a generic one.
+
+    SDKs raise one class per well-known status (``RateLimitError``, ``InternalServerError`` ...) and
+    a generic ``APIStatusError`` for the rest, where the status code says more than the class.
+    """
+    cls = type(exc)
+    if cls.__name__ == "APIStatusError":
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int):
+            return str(status)
+    return cls.__qualname__
+
+
+class Invocation:
+    """One instrumented call: its span, start time and metric attributes, finished exactly once."""
+
+    __slots__ = ("_flight", "_prev_chunk", "attrs", "done", "first_chunk", "span", "start", "telemetry")
+
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        operation: str,
+        provider: str,
+        model: str | None,
+        address: str | None,
+        port: int | None,
+    ) -> None:
+        self.telemetry = telemetry
+        attrs: Attributes = {n.OPERATION_NAME: operation, n.PROVIDER_NAME: provider}
+        if model:
+            attrs[n.REQUEST_MODEL] = model
+        if address:
+            attrs[n.SERVER_ADDRESS] = address
+            if port:
+                attrs[n.SERVER_PORT] = port
+        self.attrs = attrs
+        # Given at start so that samplers see them, as the conventions ask.
+        self.span: Span = telemetry.tracer.start_span(
+            f"{operation} {model}" if model else operation, kind=SpanKind.CLIENT, attributes=attrs
+        )
+        self._flight = telemetry.instruments.in_flight.enter(operation, provider, model or "")
+        self.done = False
+        self.first_chunk: float | None = None
+        self._prev_chunk = 0.0
+        self.start = time.perf_counter()
+
+    def chunk(self) -> None:
+        """Time one stream chunk: time to first chunk, then the gap between chunks."""
+        now = time.perf_counter()
+        if self.first_chunk is None:
+            self.first_chunk = now
+            self.telemetry.instruments.time_to_first_chunk.record(now - self.start, self.attrs)
+        else:
+            self.telemetry.instruments.time_per_chunk.record(now - self._prev_chunk, self.attrs)
+        self._prev_chunk = now
+
+    def finish(self, outcome: Outcome | None, exc: BaseException | None = None) -> None:
+        """End the span and record the metrics; later calls do nothing. Never raises."""
+        if self.done:
+            return
+        self.done = True
+        try:
+            self._finish(outcome, exc)
+        except Exception as err:  # our failure must not reach the caller
+            internal_error("finish", err)
+            self.span.end()
+
+    def _finish(self, outcome: Outcome | None, exc: BaseException | None) -> None:
+        duration = time.perf_counter() - self.start
+        instruments = self.telemetry.instruments
+        instruments.in_flight.leave(self._flight)
+        attrs = self.attrs
+        span = self.span
+        recording = span.is_recording()
+        if outcome is not None and outcome.response_model:
+            attrs = {**attrs, n.RESPONSE_MODEL: outcome.response_model}
+        if exc is not None:
+            kind = error_type(exc)
+            attrs = {**attrs, n.ERROR_TYPE: kind}
+            if recording:
+                span.set_attribute(n.ERROR_TYPE, kind)
+                span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
+        instruments.duration.record(duration, attrs)
+        if outcome is not None:
+            if outcome.input_tokens is not None:
+                instruments.token_usage.record(outcome.input_tokens, {**attrs, n.TOKEN_TYPE: n.TOKEN_INPUT})
+            if outcome.output_tokens is not None:
+                instruments.token_usage.record(outcome.output_tokens, {**attrs, n.TOKEN_TYPE: n.TOKEN_OUTPUT})
+            if recording:
+                span.set_attributes(_response_attributes(outcome))
+        if recording and self.first_chunk is not None:
+            span.set_attribute(n.RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk - self.start)
+        span.end()
+
+
+def _response_attributes(outcome: Outcome) -> Attributes:
+    attrs: Attributes = {} if outcome.attributes is None else dict(outcome.attributes)
+    for key, value in (
+        (n.RESPONSE_MODEL, outcome.response_model),
+        (n.RESPONSE_ID, outcome.response_id),
+        (n.USAGE_INPUT_TOKENS, outcome.input_tokens),
+        (n.USAGE_OUTPUT_TOKENS, outcome.output_tokens),
+        (n.USAGE_CACHE_READ_INPUT_TOKENS, outcome.cache_read_tokens),
+        (n.USAGE_CACHE_CREATION_INPUT_TOKENS, outcome.cache_creation_tokens),
+        (n.USAGE_REASONING_OUTPUT_TOKENS, outcome.reasoning_tokens),
+    ):
+        if value is not None:
+            attrs[key] = value
+    if outcome.finish_reasons:
+        attrs[n.RESPONSE_FINISH_REASONS] = outcome.finish_reasons
+    return attrs

@@ -1,0 +1,149 @@
+"""The generic sync and async wrappers: one code path for every provider's every method.
+
+A provider declares an ``Operation`` per patched method; the wrapper starts the span, makes it
+current for the SDK call (so a transport span nests under it), and finishes it from the result,
+the exception, or, for streams, the stream proxy. Our failures are logged, never raised; the SDK's
+results and exceptions reach the caller unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from opentelemetry import context, trace
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+
+from llm_otel._log import internal_error
+
+from ._instruments import Telemetry
+from ._record import Attributes, Invocation, Outcome
+from ._stream import Accumulator, AsyncManager, AsyncStream, SyncManager, SyncStream
+
+
+class Endpoint(NamedTuple):
+    """Who answers a call: ``gen_ai.provider.name``, ``server.address``, ``server.port``."""
+
+    provider: str
+    address: str | None
+    port: int | None
+
+
+def model_argument(kwargs: Mapping[str, Any]) -> str | None:
+    """The ``model=`` keyword, as most SDKs name it."""
+    model = kwargs.get("model")
+    return model if isinstance(model, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """How to read one SDK method, declared by a provider; the core does the recording.
+
+    ``request`` returns the span's request attributes (called only when the span records);
+    ``response`` reads a non-stream result (``recording`` says whether span-only details are
+    wanted); ``stream`` returns an accumulator when the result is a stream, else None;
+    ``prepare``, when set, may edit the call's keyword arguments and says whether it did.
+    """
+
+    name: str
+    endpoint: Callable[[Any], Endpoint]
+    request: Callable[[Mapping[str, Any]], Attributes]
+    response: Callable[[Any, bool], Outcome]
+    stream: Callable[[Any, bool], Accumulator | None]
+    model: Callable[[Mapping[str, Any]], str | None] = model_argument
+    prepare: Callable[[dict[str, Any]], bool] | None = None
+
+
+def _begin(
+    telemetry: Telemetry, op: Operation, instance: Any, kwargs: dict[str, Any]
+) -> tuple[Invocation, bool] | None:
+    if context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
+        return None
+    try:
+        endpoint = op.endpoint(instance)
+        invocation = Invocation(
+            telemetry, op.name, endpoint.provider, op.model(kwargs), endpoint.address, endpoint.port
+        )
+    except Exception as err:
+        internal_error("start", err)
+        return None
+    injected = False
+    try:
+        span = invocation.span
+        if span.is_recording():
+            span.set_attributes(op.request(kwargs))
+        if op.prepare is not None:
+            injected = op.prepare(kwargs)
+    except Exception as err:
+        internal_error("request", err)
+    return invocation, injected
+
+
+def _settle(op: Operation, invocation: Invocation, result: Any, injected: bool, is_async: bool) -> Any:
+    try:
+        accumulator = op.stream(result, injected)
+        if accumulator is not None:
+            return (AsyncStream if is_async else SyncStream)(result, invocation, accumulator)
+        outcome = op.response(result, invocation.span.is_recording())
+    except Exception as err:
+        internal_error("response", err)
+        outcome = None
+    invocation.finish(outcome)
+    return result
+
+
+def manager_wrapper(is_async: bool) -> Callable[..., Any]:
+    """A wrapt wrapper for a method returning a stream manager (``.stream(...)`` helpers).
+
+    The manager's own request goes through the wrapped ``create``, which owns the span; the SDK's
+    helper closes the HTTP response on exit, not the stream we proxy, so the proxy ends it.
+    """
+    proxy = AsyncManager if is_async else SyncManager
+
+    def manage(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        return proxy(wrapped(*args, **kwargs))
+
+    return manage
+
+
+def sync_wrapper(telemetry: Telemetry, op: Operation) -> Callable[..., Any]:
+    """A wrapt wrapper for a synchronous SDK method."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        begun = _begin(telemetry, op, instance, kwargs)
+        if begun is None:
+            return wrapped(*args, **kwargs)
+        invocation, injected = begun
+        token = context.attach(trace.set_span_in_context(invocation.span))
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            invocation.finish(None, exc)
+            raise
+        finally:
+            context.detach(token)
+        return _settle(op, invocation, result, injected, is_async=False)
+
+    return wrapper
+
+
+def async_wrapper(telemetry: Telemetry, op: Operation) -> Callable[..., Any]:
+    """A wrapt wrapper for an asynchronous SDK method (a coroutine function)."""
+
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        begun = _begin(telemetry, op, instance, kwargs)
+        if begun is None:
+            return await wrapped(*args, **kwargs)
+        invocation, injected = begun
+        token = context.attach(trace.set_span_in_context(invocation.span))
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            invocation.finish(None, exc)
+            raise
+        finally:
+            context.detach(token)
+        return _settle(op, invocation, result, injected, is_async=True)
+
+    return wrapper
