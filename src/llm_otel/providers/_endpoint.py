@@ -78,9 +78,7 @@ class EndpointCache:
         if hit is not None and hit[0] is base_url:
             return hit[1]
         host, port = url_parts(base_url)
-        provider = forced_provider or (
-            provider_for_host(host, port, self._default) if host else self._default
-        )
+        provider = forced_provider or (provider_for_host(host, port, self._default) if host else self._default)
         endpoint = Endpoint(provider, host, port)
         if len(self._cache) >= _CACHE_MAX:
             self._cache.clear()

@@ -5,15 +5,18 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, MeterProvider, Observation
 from opentelemetry.trace import TracerProvider
 
 from llm_otel._version import __version__
 
 from . import _names as n
+
+if TYPE_CHECKING:
+    from ._record import Attributes, Outcome
 
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 # Distinct in-flight keys kept before new ones fold into one overflow series.
@@ -67,37 +70,113 @@ class InFlight:
 
 
 class Instruments:
-    """The metric instruments of one MeterProvider."""
+    """The metric instruments of one MeterProvider, in the naming chosen by ``_names``."""
 
-    __slots__ = ("duration", "in_flight", "time_per_chunk", "time_to_first_chunk", "token_usage")
+    __slots__ = (
+        "_durations",
+        "_durations_default",
+        "_input_tokens",
+        "_input_tokens_default",
+        "_output_tokens",
+        "_usage",
+        "in_flight",
+        "time_per_chunk",
+        "time_to_first_chunk",
+        "token_usage",
+    )
 
     def __init__(self, meter_provider: MeterProvider) -> None:
         meter = metrics.get_meter(n.INSTRUMENTATION_SCOPE, __version__, meter_provider, _SCHEMA_URL)
-        self.duration = meter.create_histogram(
-            n.CLIENT_OPERATION_DURATION,
-            unit="s",
-            description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=n.DURATION_BUCKETS,
+
+        def histogram(name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Histogram:
+            return meter.create_histogram(
+                name, unit=unit, description=description, explicit_bucket_boundaries_advisory=buckets
+            )
+
+        duration = histogram(n.CLIENT_OPERATION_DURATION, "s", "GenAI operation duration.", n.DURATION_BUCKETS)
+        embeddings = (
+            histogram(n.CLIENT_EMBEDDINGS_DURATION, "s", "GenAI embeddings duration.", n.DURATION_BUCKETS)
+            if n.CLIENT_EMBEDDINGS_DURATION != n.CLIENT_OPERATION_DURATION
+            else duration
         )
-        self.token_usage = meter.create_histogram(
-            n.CLIENT_TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=n.TOKEN_BUCKETS,
-        )
-        self.time_to_first_chunk = meter.create_histogram(
+        self._durations = {n.OP_EMBEDDINGS: embeddings}
+        self._durations_default = duration
+        self.time_to_first_chunk = histogram(
             n.CLIENT_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time from issuing the request to receiving the first chunk of the response stream.",
-            explicit_bucket_boundaries_advisory=n.TIME_TO_FIRST_CHUNK_BUCKETS,
+            "s",
+            "Time from issuing the request to receiving the first chunk of the response stream.",
+            n.TIME_TO_FIRST_CHUNK_BUCKETS,
         )
-        self.time_per_chunk = meter.create_histogram(
+        self.time_per_chunk = histogram(
             n.CLIENT_TIME_PER_OUTPUT_CHUNK,
-            unit="s",
-            description="Time between consecutive chunks of a response stream, after the first.",
-            explicit_bucket_boundaries_advisory=n.TIME_PER_OUTPUT_CHUNK_BUCKETS,
+            "s",
+            "Time between consecutive chunks of a response stream, after the first.",
+            n.TIME_PER_OUTPUT_CHUNK_BUCKETS,
         )
+        tokens = "{token}"
+        if n.EXPERIMENTAL:
+            self._input_tokens = {
+                n.OP_EMBEDDINGS: histogram(
+                    n.CLIENT_EMBEDDINGS_INPUT_TOKENS,
+                    tokens,
+                    "Input tokens per embeddings call.",
+                    n.TOKEN_BUCKETS,
+                )
+            }
+            self._input_tokens_default = histogram(
+                n.CLIENT_INPUT_TOKENS, tokens, "Input tokens per inference call.", n.TOKEN_BUCKETS
+            )
+            self._output_tokens = histogram(
+                n.CLIENT_OUTPUT_TOKENS, tokens, "Output tokens per inference call.", n.TOKEN_BUCKETS
+            )
+            self._usage = tuple(
+                (field, meter.create_counter(name, unit=tokens, description=description))
+                for field, name, description in _USAGE_COUNTERS
+            )
+        else:
+            self.token_usage = histogram(
+                n.CLIENT_TOKEN_USAGE, tokens, "Number of input and output tokens used.", n.TOKEN_BUCKETS
+            )
         self.in_flight = InFlight(meter)
+
+    def duration(self, operation: str) -> Histogram:
+        return self._durations.get(operation, self._durations_default)
+
+    def record_tokens(self, operation: str, attrs: Attributes, outcome: Outcome | None) -> None:
+        """Token metrics of one finished call; ``attrs`` carries error.type when it failed."""
+        input_tokens = None if outcome is None else outcome.input_tokens
+        output_tokens = None if outcome is None else outcome.output_tokens
+        if not n.EXPERIMENTAL:
+            if input_tokens is not None:
+                self.token_usage.record(input_tokens, {**attrs, n.TOKEN_TYPE: n.TOKEN_INPUT})
+            if output_tokens is not None:
+                self.token_usage.record(output_tokens, {**attrs, n.TOKEN_TYPE: n.TOKEN_OUTPUT})
+            return
+        # Experimental: every call is counted, with 0 (modality unknown) where no usage arrived.
+        self._input_tokens.get(operation, self._input_tokens_default).record(input_tokens or 0, attrs)
+        if operation != n.OP_EMBEDDINGS:
+            self._output_tokens.record(output_tokens or 0, attrs)
+        if outcome is None or input_tokens is None:
+            self._usage[0][1].add(0, {**attrs, n.TOKEN_MODALITY: n.MODALITY_UNKNOWN})
+            return
+        text = {**attrs, n.TOKEN_MODALITY: n.MODALITY_TEXT}
+        for field, counter in self._usage:
+            value = getattr(outcome, field)
+            if value is not None:
+                counter.add(value, text)
+
+
+_USAGE_COUNTERS = (
+    ("input_tokens", n.CLIENT_USAGE_INPUT_TOKENS, "Input tokens used, cached ones included."),
+    ("output_tokens", n.CLIENT_USAGE_OUTPUT_TOKENS, "Output tokens used, reasoning ones included."),
+    ("cache_read_tokens", n.CLIENT_USAGE_CACHE_READ_TOKENS, "Input tokens read from the provider's cache."),
+    (
+        "cache_creation_tokens",
+        n.CLIENT_USAGE_CACHE_WRITE_TOKENS,
+        "Input tokens written to the provider's cache.",
+    ),
+    ("reasoning_tokens", n.CLIENT_USAGE_REASONING_TOKENS, "Output tokens spent on reasoning."),
+)
 
 
 _instruments: weakref.WeakKeyDictionary[Any, Instruments] = weakref.WeakKeyDictionary()

@@ -40,23 +40,20 @@ RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
 USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
-USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+USAGE_CACHE_CREATION_INPUT_TOKENS: Final = (
+    "gen_ai.usage.cache_write.input_tokens" if EXPERIMENTAL else "gen_ai.usage.cache_creation.input_tokens"
+)
 USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 TOKEN_TYPE: Final = "gen_ai.token.type"
+TOKEN_MODALITY: Final = "gen_ai.token.modality"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
 
-# OpenAI-specific attributes: the newest conventions moved them out of the gen_ai namespace.
-OPENAI_REQUEST_SERVICE_TIER: Final = (
-    "openai.request.service_tier" if EXPERIMENTAL else "gen_ai.openai.request.service_tier"
-)
-OPENAI_RESPONSE_SERVICE_TIER: Final = (
-    "openai.response.service_tier" if EXPERIMENTAL else "gen_ai.openai.response.service_tier"
-)
-OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = (
-    "openai.response.system_fingerprint" if EXPERIMENTAL else "gen_ai.openai.response.system_fingerprint"
-)
+# OpenAI-specific attributes (the conventions moved them out of the deprecated gen_ai.openai.*).
+OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
+OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
 
 # --- attribute values ---------------------------------------------------------------------------
 OP_CHAT: Final = "chat"
@@ -64,39 +61,47 @@ OP_TEXT_COMPLETION: Final = "text_completion"
 OP_EMBEDDINGS: Final = "embeddings"
 TOKEN_INPUT: Final = "input"
 TOKEN_OUTPUT: Final = "output"
+MODALITY_TEXT: Final = "text"
+MODALITY_UNKNOWN: Final = "unknown"
 OUTPUT_TEXT: Final = "text"
 OUTPUT_JSON: Final = "json"
 ERROR_OTHER: Final = "_OTHER"
 
 # --- metrics (GenAI conventions) with the bucket boundaries they advise ------------------------
-CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+# Released conventions (semantic-conventions v1.41): one duration histogram for every operation
+# and one token histogram split by gen_ai.token.type.
+# Newest experimental (semantic-conventions-genai): per-kind durations, per-direction token
+# histograms recorded for every call (0 when no usage arrived), and usage counters by modality.
+CLIENT_OPERATION_DURATION: Final = (
+    "gen_ai.client.inference.duration" if EXPERIMENTAL else "gen_ai.client.operation.duration"
+)
+CLIENT_EMBEDDINGS_DURATION: Final = (
+    "gen_ai.client.embeddings.duration" if EXPERIMENTAL else "gen_ai.client.operation.duration"
+)
+CLIENT_TIME_TO_FIRST_CHUNK: Final = (
+    "gen_ai.client.inference.time_to_first_chunk" if EXPERIMENTAL else "gen_ai.client.operation.time_to_first_chunk"
+)
+CLIENT_TIME_PER_OUTPUT_CHUNK: Final = (
+    "gen_ai.client.inference.time_per_output_chunk" if EXPERIMENTAL else "gen_ai.client.operation.time_per_output_chunk"
+)
 CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
-CLIENT_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
-CLIENT_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
+CLIENT_INPUT_TOKENS: Final = "gen_ai.client.inference.operation.input_tokens"
+CLIENT_OUTPUT_TOKENS: Final = "gen_ai.client.inference.operation.output_tokens"
+CLIENT_EMBEDDINGS_INPUT_TOKENS: Final = "gen_ai.client.embeddings.operation.input_tokens"
+CLIENT_USAGE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.input_tokens"
+CLIENT_USAGE_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.output_tokens"
+CLIENT_USAGE_CACHE_READ_TOKENS: Final = "gen_ai.client.inference.usage.cache_read.input_tokens"
+CLIENT_USAGE_CACHE_WRITE_TOKENS: Final = "gen_ai.client.inference.usage.cache_write.input_tokens"
+CLIENT_USAGE_REASONING_TOKENS: Final = "gen_ai.client.inference.usage.reasoning.output_tokens"
 
 DURATION_BUCKETS: Final = (
-    0.01,
-    0.02,
-    0.04,
-    0.08,
-    0.16,
-    0.32,
-    0.64,
-    1.28,
-    2.56,
-    5.12,
-    10.24,
-    20.48,
-    40.96,
-    81.92,
-)
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
 TOKEN_BUCKETS: Final = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
 TIME_TO_FIRST_CHUNK_BUCKETS: Final = DURATION_BUCKETS
-TIME_PER_OUTPUT_CHUNK_BUCKETS: Final = (
-    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
-)  # fmt: skip
+TIME_PER_OUTPUT_CHUNK_BUCKETS: Final = DURATION_BUCKETS
 
 # --- ours: one namespace, documented in docs/telemetry.md --------------------------------------
 LLM_OTEL_REQUESTS_IN_FLIGHT: Final = "llm_otel.client.requests.in_flight"

@@ -45,17 +45,19 @@ class Outcome:
 
 
 def error_type(exc: BaseException) -> str:
-    """A low-cardinality ``error.type``: the exception class, or the HTTP status for a generic one.
+    """A low-cardinality ``error.type``: the exception's class, or the HTTP status for a generic one.
 
-    SDKs raise one class per well-known status (``RateLimitError``, ``InternalServerError`` ...) and
-    a generic ``APIStatusError`` for the rest, where the status code says more than the class.
+    Classes are named by their package's public path (``openai.RateLimitError``, not the private
+    ``openai._exceptions.RateLimitError``), builtins bare (``TimeoutError``). SDKs raise one class
+    per well-known status and a generic ``APIStatusError`` for the rest, where the status says more.
     """
     cls = type(exc)
     if cls.__name__ == "APIStatusError":
         status = getattr(exc, "status_code", None)
         if isinstance(status, int):
             return str(status)
-    return cls.__qualname__
+    package = cls.__module__.partition(".")[0]
+    return cls.__qualname__ if package == "builtins" else f"{package}.{cls.__qualname__}"
 
 
 class Invocation:
@@ -127,14 +129,11 @@ class Invocation:
             if recording:
                 span.set_attribute(n.ERROR_TYPE, kind)
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
-        instruments.duration.record(duration, attrs)
-        if outcome is not None:
-            if outcome.input_tokens is not None:
-                instruments.token_usage.record(outcome.input_tokens, {**attrs, n.TOKEN_TYPE: n.TOKEN_INPUT})
-            if outcome.output_tokens is not None:
-                instruments.token_usage.record(outcome.output_tokens, {**attrs, n.TOKEN_TYPE: n.TOKEN_OUTPUT})
-            if recording:
-                span.set_attributes(_response_attributes(outcome))
+        operation = attrs[n.OPERATION_NAME]
+        instruments.duration(operation).record(duration, attrs)
+        instruments.record_tokens(operation, attrs, outcome)
+        if recording and outcome is not None:
+            span.set_attributes(_response_attributes(outcome))
         if recording and self.first_chunk is not None:
             span.set_attribute(n.RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk - self.start)
         span.end()

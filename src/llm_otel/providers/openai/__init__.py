@@ -97,12 +97,8 @@ class OpenAIInstrumentor(ProviderInstrumentor):
             chunks,
             prepare=_inject_usage if stream_usage else None,
         )
-        completion = Operation(
-            n.OP_TEXT_COMPLETION, _endpoint, request_reader(CHAT_REQUEST), read_completion, chunks
-        )
-        embeddings = Operation(
-            n.OP_EMBEDDINGS, _endpoint, request_reader(EMBEDDINGS_REQUEST), read_completion, chunks
-        )
+        completion = Operation(n.OP_TEXT_COMPLETION, _endpoint, request_reader(CHAT_REQUEST), read_completion, chunks)
+        embeddings = Operation(n.OP_EMBEDDINGS, _endpoint, request_reader(EMBEDDINGS_REQUEST), read_completion, chunks)
         responses = Operation(n.OP_CHAT, _endpoint, request_reader(RESPONSES_REQUEST), read_response, events)
 
         # (module, class, methods and their operation); each class also has an Async twin.

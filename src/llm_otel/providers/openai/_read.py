@@ -34,6 +34,10 @@ def _strings(value: Any) -> list[str] | None:
     return None
 
 
+def _service_tier(value: Any) -> str | None:
+    return None if value == "auto" else _string(value)  # "auto" is the default, not a choice
+
+
 def _choice_count(value: Any) -> int | None:
     count = _integer(value)
     return count if count is not None and count != 1 else None
@@ -66,7 +70,7 @@ Reader = tuple[str, str, Callable[[Any], Any]]
 _SAMPLING: tuple[Reader, ...] = (
     ("temperature", n.REQUEST_TEMPERATURE, _number),
     ("top_p", n.REQUEST_TOP_P, _number),
-    ("service_tier", n.OPENAI_REQUEST_SERVICE_TIER, _string),
+    ("service_tier", n.OPENAI_REQUEST_SERVICE_TIER, _service_tier),
 )
 CHAT_REQUEST: tuple[Reader, ...] = (
     *_SAMPLING,
@@ -97,9 +101,8 @@ def request_reader(readers: tuple[Reader, ...]) -> Callable[[Mapping[str, Any]],
 
     def read(kwargs: Mapping[str, Any]) -> Attributes:
         attrs: Attributes = {}
-        stream = kwargs.get("stream")
-        if isinstance(stream, bool):
-            attrs[n.REQUEST_STREAM] = stream
+        if kwargs.get("stream") is True:
+            attrs[n.REQUEST_STREAM] = True
         for key, attribute, convert in readers:
             if key in kwargs:
                 value = convert(kwargs[key])
@@ -137,9 +140,7 @@ def _usage(outcome: Outcome, usage: Any) -> None:
         outcome.output_tokens = _integer(getattr(usage, "output_tokens", None))
     details = getattr(usage, "prompt_tokens_details", None) or getattr(usage, "input_tokens_details", None)
     outcome.cache_read_tokens = _integer(getattr(details, "cached_tokens", None))
-    details = getattr(usage, "completion_tokens_details", None) or getattr(
-        usage, "output_tokens_details", None
-    )
+    details = getattr(usage, "completion_tokens_details", None) or getattr(usage, "output_tokens_details", None)
     outcome.reasoning_tokens = _integer(getattr(details, "reasoning_tokens", None))
 
 
