@@ -1,0 +1,172 @@
+"""Shared fixtures: the fake provider, real OTel SDK providers with in-memory readers, SDK clients.
+
+Most tests are written once as ``async def`` and run for both the sync and the async client:
+``api.call`` awaits only what the async client returns.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from llm_otel.fake import Behavior, FakeProvider
+from llm_otel.providers.openai import OpenAIInstrumentor
+
+MODEL = "gpt-4o-mini"
+MESSAGES = [{"role": "user", "content": "say hello to the test suite"}]  # 6 input tokens
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def fake() -> Iterator[FakeProvider]:
+    with FakeProvider() as provider:
+        yield provider
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fake(request: pytest.FixtureRequest) -> None:
+    if "fake" in request.fixturenames:
+        request.getfixturevalue("fake").reset()
+
+
+@dataclass
+class Recorded:
+    """What the real OTel SDK received: finished spans and collected metric points."""
+
+    exporter: InMemorySpanExporter
+    reader: InMemoryMetricReader
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+
+    def spans(self) -> list[ReadableSpan]:
+        gc.collect()  # abandoned streams end their spans when collected
+        return list(self.exporter.get_finished_spans())
+
+    def span(self) -> ReadableSpan:
+        spans = self.spans()
+        assert len(spans) == 1, [s.name for s in spans]
+        return spans[0]
+
+    def points(self, name: str) -> list[HistogramDataPoint | NumberDataPoint]:
+        data = self.reader.get_metrics_data()
+        found: list[HistogramDataPoint | NumberDataPoint] = []
+        for resource in data.resource_metrics if data else ():
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name == name:
+                        found.extend(metric.data.data_points)
+        return found
+
+    def point(self, name: str, **attrs: Any) -> HistogramDataPoint | NumberDataPoint:
+        """The one point of ``name`` whose attributes include ``attrs`` (dots spelled ``__``)."""
+        wanted = {key.replace("__", "."): value for key, value in attrs.items()}
+        matches = [p for p in self.points(name) if wanted.items() <= dict(p.attributes or {}).items()]
+        assert len(matches) == 1, (name, wanted, [dict(p.attributes or {}) for p in self.points(name)])
+        return matches[0]
+
+
+def make_recorded(**tracer_kwargs: Any) -> Recorded:
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider(**tracer_kwargs)
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    return Recorded(exporter, reader, tracer_provider, MeterProvider(metric_readers=[reader]))
+
+
+@pytest.fixture
+def otel_with() -> Iterator[Callable[..., Recorded]]:
+    """Instrument OpenAI with fresh providers and the given instrumentor options."""
+    instrumentor = OpenAIInstrumentor()
+
+    def instrument(recorded: Recorded | None = None, **options: Any) -> Recorded:
+        recorded = recorded or make_recorded()
+        instrumentor.instrument(
+            tracer_provider=recorded.tracer_provider, meter_provider=recorded.meter_provider, **options
+        )
+        return recorded
+
+    yield instrument
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+
+
+@pytest.fixture
+def otel(otel_with: Callable[..., Recorded]) -> Recorded:
+    return otel_with()
+
+
+@pytest.fixture(autouse=True)
+def _spans_end_once(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test in which a span was ended twice or our code reported an internal error."""
+    with caplog.at_level(logging.WARNING):
+        yield
+    gc.collect()
+    bad = [
+        r.getMessage()
+        for r in caplog.records
+        if "on an ended span" in r.getMessage() or "internal error" in r.getMessage()
+    ]
+    assert not bad, bad
+
+
+class Api:
+    """A sync or async openai client on the fake provider, driven through one interface."""
+
+    def __init__(self, mode: str, base_url: str, **client_kwargs: Any) -> None:
+        self.mode = mode
+        cls = openai.AsyncOpenAI if mode == "async" else openai.OpenAI
+        self.client: Any = cls(base_url=base_url, api_key="test-key", max_retries=0, **client_kwargs)
+
+    async def call(self, path: str, *args: Any, **kwargs: Any) -> Any:
+        target: Any = self.client
+        for part in path.split("."):
+            target = getattr(target, part)
+        result = target(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    async def chat(self, behavior: Behavior | None = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("model", MODEL)
+        kwargs.setdefault("messages", MESSAGES)
+        if behavior is not None:
+            kwargs["extra_headers"] = behavior.header()
+        return await self.call("chat.completions.create", **kwargs)
+
+
+async def drain(stream: Any) -> list[Any]:
+    """Iterate a sync or async stream to its end."""
+    if hasattr(stream, "__aiter__"):
+        return [chunk async for chunk in stream]
+    return list(stream)
+
+
+async def first(stream: Any) -> Any:
+    if hasattr(stream, "__aiter__"):
+        return await stream.__anext__()
+    return next(stream)
+
+
+async def maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+@pytest.fixture(params=["sync", "async"])
+async def api(request: pytest.FixtureRequest, fake: FakeProvider) -> AsyncIterator[Api]:
+    built = Api(request.param, fake.openai_base_url)
+    yield built
+    await maybe_await(built.client.close())  # inside the test's event loop, which closes next
