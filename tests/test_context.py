@@ -8,9 +8,9 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import MESSAGES, MODEL, Recorded
 from opentelemetry import trace
 
+from conftest import MESSAGES, MODEL, Recorded
 from llm_otel.fake import FakeProvider
 
 pytestmark = pytest.mark.anyio

@@ -9,9 +9,9 @@ from typing import Any
 import openai
 import pytest
 import wrapt
-from conftest import MESSAGES, MODEL, Api, Recorded, drain
 from opentelemetry.trace import StatusCode
 
+from conftest import MESSAGES, MODEL, Api, Recorded, drain
 from llm_otel.fake import Behavior, FakeProvider
 
 pytestmark = pytest.mark.anyio
@@ -153,9 +153,7 @@ async def test_mid_stream_error_is_unchanged(api: Api, otel_with: Any) -> None:
     assert [c.choices[0].delta.content for c in chunks] == [c.choices[0].delta.content for c in bare_chunks]
 
 
-async def test_results_equal_with_and_without_instrumentation(
-    api: Api, otel_with: Any, fake: FakeProvider
-) -> None:
+async def test_results_equal_with_and_without_instrumentation(api: Api, otel_with: Any, fake: FakeProvider) -> None:
     kwargs: dict[str, Any] = {"seed": 1, "temperature": 0.0}
     bare = await api.chat(**kwargs)
     bare_chunks = await drain(await api.chat(stream=True, **kwargs))

@@ -20,7 +20,17 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from llm_otel.fake import BEHAVIOR_HEADER, Behavior, FakeProvider
+from llm_otel.fake import (
+    BEHAVIOR_HEADER,
+    Behavior,
+    FakeProvider,
+    Handler,
+    JSONReply,
+    SSEEvent,
+    SSEReply,
+    WireError,
+    WireRequest,
+)
 
 USER = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "what is the weather"}]
 PROMPT_TOKENS = 6  # words in USER
@@ -92,12 +102,25 @@ def test_unknown_route_is_a_404_in_the_provider_format(client: openai.OpenAI) ->
 
 
 def test_connections_are_kept_alive(provider: FakeProvider) -> None:
+    client_ports = []
     with httpx.Client() as http:
-        first = http.post(provider.openai_base_url + "/embeddings", json={"model": "e", "input": "a"})
-        second = http.post(provider.openai_base_url + "/embeddings", json={"model": "e", "input": "b"})
-    assert first.http_version == second.http_version == "HTTP/1.1"
-    assert "close" not in second.headers.get("connection", "")
-    assert len(provider._server._connections) <= 1  # type: ignore[union-attr]
+        for text in ("a", "b"):
+            body = {"model": "e", "input": text}
+            with http.stream("POST", provider.openai_base_url + "/embeddings", json=body) as reply:
+                client_ports.append(reply.extensions["network_stream"].get_extra_info("client_addr"))
+                reply.read()
+    assert client_ports[0] == client_ports[1]  # the second request reused the connection
+
+
+def test_stream_connections_are_kept_alive(provider: FakeProvider) -> None:
+    client_ports = []
+    with httpx.Client() as http:
+        for _ in range(2):
+            body = {"model": "m", "messages": USER, "stream": True}
+            with http.stream("POST", provider.openai_base_url + "/chat/completions", json=body) as reply:
+                client_ports.append(reply.extensions["network_stream"].get_extra_info("client_addr"))
+                assert reply.read().endswith(b"data: [DONE]\n\n")
+    assert client_ports[0] == client_ports[1]  # chunked framing ends cleanly
 
 
 def test_requests_are_recorded_with_lowercased_headers_and_body(provider: FakeProvider, client: openai.OpenAI) -> None:
@@ -236,7 +259,11 @@ def test_chat_json(client: openai.OpenAI) -> None:
     [choice] = reply.choices
     assert (choice.index, choice.finish_reason) == (0, "stop")
     assert (choice.message.role, choice.message.content) == ("assistant", REPLY)
-    assert (reply.usage.prompt_tokens, reply.usage.completion_tokens, reply.usage.total_tokens) == (6, 12, 18)
+    assert (reply.usage.prompt_tokens, reply.usage.completion_tokens, reply.usage.total_tokens) == (
+        PROMPT_TOKENS,
+        12,
+        18,
+    )
 
 
 def test_chat_json_validates_against_the_sdk_model(provider: FakeProvider) -> None:
@@ -724,3 +751,60 @@ def test_invalid_json_request_body_is_a_400(provider: FakeProvider) -> None:
     assert reply.status_code == 400
     assert reply.json()["error"]["type"] == "invalid_request_error"
     assert provider.requests[-1].body == "{nope"
+
+
+def test_hang_that_expires_closes_without_answering(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.APIConnectionError):
+        chat(client, Behavior(hang=0.01), timeout=600)
+
+
+# -- pluggable wire formats ----------------------------------------------------------------------
+
+
+class TickerWire:
+    """A minimal provider: ``POST /tick`` streams ``count`` numbered events."""
+
+    name = "ticker"
+
+    @property
+    def routes(self) -> dict[tuple[str, str], Handler]:
+        return {("POST", "/tick"): self.tick}
+
+    def tick(self, req: WireRequest) -> JSONReply | SSEReply:
+        if not isinstance(req.body, dict) or not isinstance(req.body.get("count"), int):
+            raise WireError(422, "count must be an int")
+        events = (SSEEvent({"tick": i}, event="tick") for i in range(req.body["count"]))
+        return SSEReply(
+            events,
+            terminator=[SSEEvent({"done": True}, event="end", paced=False)],
+            error_events=lambda sent: [SSEEvent({"failed_after": sent}, event="oops", paced=False)],
+        )
+
+    def error_reply(self, req: WireRequest, error: WireError) -> JSONReply:
+        return JSONReply({"problem": error.message or "injected", "code": error.code}, status=error.status)
+
+    def response_headers(self, req: WireRequest, status: int) -> dict[str, str]:
+        return {"x-ticker": str(status)}
+
+
+def test_custom_wire_format_gets_the_generic_behaviours() -> None:
+    with FakeProvider(wire_formats=[TickerWire()]) as fake, httpx.Client(base_url=fake.url) as http:
+        ok = http.post("/tick", json={"count": 2})
+        assert (ok.headers["x-ticker"], ok.text) == (
+            "200",
+            'event: tick\ndata: {"tick":0}\n\nevent: tick\ndata: {"tick":1}\n\nevent: end\ndata: {"done":true}\n\n',
+        )
+        failed = http.post("/tick", json={"count": 5}, headers=Behavior(stream_error_after_chunks=1).header())
+        assert failed.text.endswith('event: oops\ndata: {"failed_after":1}\n\n')
+        limited = http.post("/tick", json={"count": 1}, headers=Behavior(status=429, error_code="slow").header())
+        assert (limited.status_code, limited.json()) == (429, {"problem": "injected", "code": "slow"})
+        assert limited.headers["retry-after"] == "1"
+        assert http.post("/tick", json={}).json() == {"problem": "count must be an int", "code": None}
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.post("/tick", json={"count": 5}, headers=Behavior(drop_after_chunks=2).header())
+        assert http.post("/v1/chat/completions", json={}).status_code == 404  # OpenAI not served
+
+
+def test_overlapping_routes_are_refused() -> None:
+    with pytest.raises(ValueError, match="registered by two wire formats"):
+        FakeProvider(wire_formats=[TickerWire(), TickerWire()])

@@ -13,11 +13,11 @@ from typing import Any
 import openai
 import pytest
 import wrapt
-from conftest import Api, Recorded, make_recorded
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 import llm_otel
+from conftest import Api, Recorded, make_recorded
 from llm_otel.fake import FakeProvider
 from llm_otel.providers.openai import OpenAIInstrumentor
 
@@ -28,7 +28,9 @@ AsyncCompletions = openai.resources.chat.completions.AsyncCompletions
 
 
 def test_uninstrument_restores_every_original() -> None:
-    originals = {name: Completions.__dict__[name] for name in ("create", "parse", "stream") if name in vars(Completions)}
+    originals = {
+        name: Completions.__dict__[name] for name in ("create", "parse", "stream") if name in vars(Completions)
+    }
     originals_async = {name: AsyncCompletions.__dict__[name] for name in originals}
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument()
@@ -78,8 +80,9 @@ async def test_sampled_out_call_records_metrics_but_reads_no_request_attributes(
                     reads.append(dict(kwargs))
                     return read(kwargs)
 
-                patch = dataclasses.replace(patch, operation=dataclasses.replace(patch.operation, request=spying))
-            yield patch
+                yield dataclasses.replace(patch, operation=dataclasses.replace(patch.operation, request=spying))
+            else:
+                yield patch
 
     monkeypatch.setattr(OpenAIInstrumentor, "patches", counting)
     recorded = otel_with(make_recorded(sampler=ALWAYS_OFF))

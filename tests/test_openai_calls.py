@@ -7,9 +7,9 @@ from typing import Any
 import openai
 import pydantic
 import pytest
-from conftest import MESSAGES, MODEL, Api, Recorded, drain, maybe_await
 from opentelemetry.trace import SpanKind, StatusCode
 
+from conftest import MESSAGES, MODEL, Api, Recorded, drain, maybe_await
 from llm_otel.fake import Behavior, FakeProvider
 
 pytestmark = pytest.mark.anyio
@@ -217,11 +217,8 @@ async def test_chat_stream_manager_helpers(api: Api, otel: Recorded) -> None:
 
 
 async def test_azure_client_reports_azure_provider(otel: Recorded, fake: FakeProvider) -> None:
-    client = openai.AzureOpenAI(
-        azure_endpoint=fake.url, api_key="test-key", api_version="2024-10-21", max_retries=0
-    )
+    client = openai.AzureOpenAI(azure_endpoint=fake.url, api_key="test-key", api_version="2024-10-21", max_retries=0)
     client.chat.completions.create(model="my-deployment", messages=MESSAGES)
     attrs = dict(otel.span().attributes or {})
     assert attrs["gen_ai.provider.name"] == "azure.ai.openai"
     assert attrs["server.address"] == "127.0.0.1"
-

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import openai
 import pytest
-from conftest import MESSAGES, MODEL, Api, Recorded, drain, first, maybe_await
 from opentelemetry.trace import StatusCode
 
+from conftest import MESSAGES, MODEL, Api, Recorded, drain, first, maybe_await
 from llm_otel.fake import Behavior, FakeProvider
 
 pytestmark = pytest.mark.anyio

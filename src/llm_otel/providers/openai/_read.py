@@ -140,6 +140,7 @@ def _usage(outcome: Outcome, usage: Any) -> None:
         outcome.output_tokens = _integer(getattr(usage, "output_tokens", None))
     details = getattr(usage, "prompt_tokens_details", None) or getattr(usage, "input_tokens_details", None)
     outcome.cache_read_tokens = _integer(getattr(details, "cached_tokens", None))
+    outcome.cache_creation_tokens = _integer(getattr(details, "cache_write_tokens", None))
     details = getattr(usage, "completion_tokens_details", None) or getattr(usage, "output_tokens_details", None)
     outcome.reasoning_tokens = _integer(getattr(details, "reasoning_tokens", None))
 
@@ -227,12 +228,12 @@ class ChunkAccumulator:
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
-        choices = chunk.choices
+        choices = getattr(chunk, "choices", None)
         if choices:
             for choice in choices:
-                reason = choice.finish_reason
+                reason = getattr(choice, "finish_reason", None)
                 if reason is not None:
-                    self.reasons[choice.index] = reason
+                    self.reasons[getattr(choice, "index", 0)] = reason
             return False
         # The usage-only chunk we asked for on the caller's behalf: they never see it.
         return self.hide_usage and usage is not None
@@ -270,8 +271,8 @@ class ResponseEventAccumulator:
         self.response: Any = None
 
     def add(self, event: Any) -> bool:
-        if event.type in _CARRY_RESPONSE:
-            self.response = event.response
+        if getattr(event, "type", None) in _CARRY_RESPONSE:
+            self.response = getattr(event, "response", None)
         return False
 
     def outcome(self) -> Outcome:
