@@ -1,0 +1,37 @@
+# Two set-up commands, each building its own virtualenv on first use:
+#   make demo   - run `llm-otel demo` on the embedded fake provider
+#   make test   - lint, then the whole test suite on the latest and the oldest supported openai SDK
+PYTHON ?= python3
+VENV := .venv
+OLDEST := .venv-oldest
+OLDEST_PINS := openai==1.66.0 "httpx<0.28"
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip uv
+	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python -e ".[dev,openai]"
+	touch $@
+
+$(OLDEST)/.installed: pyproject.toml $(VENV)/.installed
+	$(PYTHON) -m venv $(OLDEST)
+	$(VENV)/bin/uv pip install -q --python $(OLDEST)/bin/python -e ".[dev]" $(OLDEST_PINS)
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/llm-otel demo $(ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+test: lint $(OLDEST)/.installed
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(OLDEST)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) $(OLDEST)

@@ -1,0 +1,106 @@
+"""``llm-otel demo``: the whole pipeline on an embedded fake provider, no keys, no network."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+from llm_otel.fake import FakeProvider
+
+from . import _summary, _workload
+from ._signals import build_signals
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``llm-otel demo`` was asked for."""
+
+    duration: float = 15.0
+    rps: float = 10.0
+    keep_serving: bool = False
+    metrics_host: str = "localhost"
+    metrics_port: int = 9464
+    seed: int = 7
+
+
+def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
+    """Run the demo; returns the process exit status."""
+    import openai
+
+    from llm_otel.providers.openai import OpenAIInstrumentor
+
+    signals = build_signals(options.metrics_host, options.metrics_port, "llm-otel-demo")
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=signals.tracer_provider, meter_provider=signals.meter_provider, stream_usage=True
+    )
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set()) if _main_thread() else None
+    try:
+        with FakeProvider() as provider:
+            client = openai.OpenAI(base_url=provider.openai_base_url, api_key="demo", max_retries=0, timeout=1.0)
+            print(f"llm-otel demo: fake OpenAI-compatible provider at {provider.openai_base_url}", file=out)
+            if signals.metrics_url:
+                print(f"llm-otel demo: Prometheus metrics at {signals.metrics_url}", file=out)
+            print(
+                f"llm-otel demo: OTLP export {'on' if signals.otlp else 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)'}",
+                file=out,
+            )
+            length = "until Ctrl-C" if options.keep_serving else f"for {options.duration:g} s"
+            print(f"llm-otel demo: about {options.rps:g} calls/s {length}", file=out)
+            progress = _Progress(out)
+            tally = _workload.run(
+                client,
+                duration=0 if options.keep_serving else options.duration,
+                rps=options.rps,
+                seed=options.seed,
+                on_progress=progress,
+                stop=stop,
+            )
+            progress.done(tally)
+            client.close()
+        print(file=out)
+        print(_summary.render(_summary.collect(signals.summary.get_metrics_data())), file=out)
+        if signals.metrics_url:
+            print(f"\nMetrics were served at {signals.metrics_url} (scrape it with Prometheus).", file=out)
+        return 0
+    finally:
+        instrumentor.uninstrument()
+        signals.shutdown()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+class _Progress:
+    """One line updated in place on a terminal; a line every few seconds otherwise."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._tty = out.isatty()
+        self._last = 0.0
+
+    def __call__(self, tally: _workload.Tally, elapsed: float) -> None:
+        now = time.monotonic()
+        if now - self._last < (0.25 if self._tty else 5.0):
+            return
+        self._last = now
+        line = f"{elapsed:5.1f} s  {self._line(tally)}"
+        print(f"\r{line}" if self._tty else line, end="" if self._tty else "\n", file=self._out, flush=True)
+
+    def done(self, tally: _workload.Tally) -> None:
+        print(("\r" if self._tty else "") + f"done    {self._line(tally)}", file=self._out, flush=True)
+
+    @staticmethod
+    def _line(tally: _workload.Tally) -> str:
+        with tally.lock:
+            calls = sum(tally.calls.values())
+            failed = sum(tally.failures.values())
+        return f"{calls} calls, {failed} failed"

@@ -1,0 +1,137 @@
+"""A realistic mixed workload against the embedded fake provider: chat, streams, embeddings, faults."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from llm_otel.fake import Behavior
+
+MODELS = ("gpt-4o-mini", "gpt-4o")
+EMBEDDING_MODEL = "text-embedding-3-small"
+PROMPTS = (
+    "Summarise the incident report in two sentences",
+    "Translate good morning into French",
+    "Write a haiku about observability and traces",
+    "List three risks of shipping on a Friday afternoon",
+)
+# (kind of fault, weight): about one call in twelve fails, as a busy production service might.
+FAULTS: tuple[tuple[Behavior, float], ...] = (
+    (Behavior(status=429, retry_after=1), 0.035),
+    (Behavior(status=500), 0.02),
+    (Behavior(status=503), 0.01),
+    (Behavior(hang=5.0), 0.005),  # the client's 1 s timeout fires first
+    (Behavior(drop_after_chunks=3), 0.01),  # streams only: connection lost mid-stream
+)
+
+
+@dataclass
+class Tally:
+    """What the workload did, by its own count (the summary reads the recorded metrics instead)."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, failure: str | None) -> None:
+        with self.lock:
+            self.calls[kind] += 1
+            if failure:
+                self.failures[failure] += 1
+
+
+def _behavior(rng: random.Random, stream: bool) -> Behavior:
+    roll = rng.random()
+    for fault, weight in FAULTS:
+        if fault.drop_after_chunks and not stream:
+            continue
+        if roll < weight:
+            return fault
+        roll -= weight
+    return Behavior(
+        latency=rng.uniform(0.02, 0.25),
+        ttft=rng.uniform(0.01, 0.12) if stream else 0.0,
+        chunk_delay=rng.uniform(0.002, 0.01) if stream else 0.0,
+        output_tokens=rng.randint(8, 40),
+        cached_tokens=rng.choice((0, 0, 2)),
+    )
+
+
+KINDS = (("chat", 0.45), ("chat stream", 0.30), ("embeddings", 0.15), ("responses", 0.10))
+
+
+def choose(rng: random.Random) -> str:
+    roll = rng.random()
+    for kind, weight in KINDS:
+        if roll < weight:
+            return kind
+        roll -= weight
+    return KINDS[-1][0]
+
+
+def perform(client: Any, kind: str, rng: random.Random) -> None:
+    """Make one call of this kind, consuming streams; raises what the SDK raises."""
+    model = rng.choice(MODELS)
+    prompt = rng.choice(PROMPTS)
+    stream = kind == "chat stream"
+    headers = _behavior(rng, stream).header()
+    if kind == "embeddings":
+        client.embeddings.create(model=EMBEDDING_MODEL, input=prompt, extra_headers=headers)
+    elif kind == "responses":
+        client.responses.create(model=model, input=prompt, extra_headers=headers)
+    else:
+        reply = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": prompt}], stream=stream, extra_headers=headers
+        )
+        if stream:
+            for _ in reply:
+                pass
+
+
+def run(
+    client: Any,
+    *,
+    duration: float,
+    rps: float,
+    seed: int,
+    on_progress: Callable[[Tally, float], None],
+    stop: threading.Event,
+) -> Tally:
+    """Issue about ``rps`` calls per second for ``duration`` seconds (forever when 0) on a worker pool."""
+    tally = Tally()
+    rng_lock = threading.Lock()
+    rng = random.Random(seed)
+
+    def task() -> None:
+        with rng_lock:
+            local = random.Random(rng.random())
+        kind = choose(local)
+        try:
+            perform(client, kind, local)
+        except Exception as exc:  # the demo shows failures; it does not stop on them
+            tally.add(kind, type(exc).__name__)
+            return
+        tally.add(kind, None)
+
+    start = time.monotonic()
+    interval = 1.0 / rps
+    with ThreadPoolExecutor(max_workers=max(4, int(rps))) as pool:
+        issued = 0
+        while not stop.is_set():
+            elapsed = time.monotonic() - start
+            if duration and elapsed >= duration:
+                break
+            due = start + issued * interval
+            if due > time.monotonic():
+                stop.wait(due - time.monotonic())
+                continue
+            pool.submit(task)
+            issued += 1
+            on_progress(tally, elapsed)
+    return tally

@@ -1,0 +1,30 @@
+"""A fake LLM provider server for the demo and the tests.
+
+`FakeProvider` serves real HTTP on 127.0.0.1 and answers like the provider's API, with
+deterministic token counts and injectable latency, errors, hangs, drops and malformed output::
+
+    with FakeProvider() as provider:
+        client = openai.OpenAI(base_url=provider.openai_base_url, api_key="test")
+        provider.push(Behavior(status=429, retry_after=2))
+        ...
+
+Wire formats are pluggable: see `WireFormat` and ``_openai.py``.
+"""
+
+from ._behavior import BEHAVIOR_HEADER, Behavior
+from ._server import FakeProvider, RecordedRequest
+from ._wire import Handler, JSONReply, SSEEvent, SSEReply, WireError, WireFormat, WireRequest
+
+__all__ = [
+    "BEHAVIOR_HEADER",
+    "Behavior",
+    "FakeProvider",
+    "Handler",
+    "JSONReply",
+    "RecordedRequest",
+    "SSEEvent",
+    "SSEReply",
+    "WireError",
+    "WireFormat",
+    "WireRequest",
+]
