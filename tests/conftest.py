@@ -148,6 +148,12 @@ class Api:
         return await self.call("chat.completions.create", **kwargs)
 
 
+def chat_helpers(client: Any) -> Any:
+    """Where ``parse``/``stream`` live: ``chat.completions`` today, ``beta.chat.completions`` in openai 1.x."""
+    completions = client.chat.completions
+    return completions if hasattr(completions, "stream") else client.beta.chat.completions
+
+
 async def drain(stream: Any) -> list[Any]:
     """Iterate a sync or async stream to its end."""
     if hasattr(stream, "__aiter__"):

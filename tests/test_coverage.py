@@ -64,7 +64,8 @@ def inference_like_methods() -> Iterator[tuple[str, type, str]]:
     for info in pkgutil.walk_packages(openai.resources.__path__, "openai.resources."):
         module = importlib.import_module(info.name)
         for name, cls in vars(module).items():
-            if not (inspect.isclass(cls) and cls.__module__ == module.__name__):
+            # type(...) rather than isinstance: lazy proxies (openai's numpy proxy) load on __class__.
+            if not (issubclass(type(cls), type) and cls.__module__ == module.__name__):
                 continue
             if not issubclass(cls, (SyncAPIResource, AsyncAPIResource)):
                 continue

@@ -128,21 +128,28 @@ def _parsed(result: Any) -> Any:
     return result.parse()  # cached by the SDK: the caller's own parse() returns the same object
 
 
+def _field(value: Any, name: str) -> Any:
+    """A model's field, or a dict's key: older SDKs keep fields they do not know as plain dicts."""
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
 def _usage(outcome: Outcome, usage: Any) -> None:
     if usage is None:
         return
     # Chat/completions name them prompt/completion; the Responses API input/output.
-    outcome.input_tokens = _integer(getattr(usage, "prompt_tokens", None))
+    outcome.input_tokens = _integer(_field(usage, "prompt_tokens"))
     if outcome.input_tokens is None:
-        outcome.input_tokens = _integer(getattr(usage, "input_tokens", None))
-    outcome.output_tokens = _integer(getattr(usage, "completion_tokens", None))
+        outcome.input_tokens = _integer(_field(usage, "input_tokens"))
+    outcome.output_tokens = _integer(_field(usage, "completion_tokens"))
     if outcome.output_tokens is None:
-        outcome.output_tokens = _integer(getattr(usage, "output_tokens", None))
-    details = getattr(usage, "prompt_tokens_details", None) or getattr(usage, "input_tokens_details", None)
-    outcome.cache_read_tokens = _integer(getattr(details, "cached_tokens", None))
-    outcome.cache_creation_tokens = _integer(getattr(details, "cache_write_tokens", None))
-    details = getattr(usage, "completion_tokens_details", None) or getattr(usage, "output_tokens_details", None)
-    outcome.reasoning_tokens = _integer(getattr(details, "reasoning_tokens", None))
+        outcome.output_tokens = _integer(_field(usage, "output_tokens"))
+    details = _field(usage, "prompt_tokens_details") or _field(usage, "input_tokens_details")
+    outcome.cache_read_tokens = _integer(_field(details, "cached_tokens"))
+    outcome.cache_creation_tokens = _integer(_field(details, "cache_write_tokens"))
+    details = _field(usage, "completion_tokens_details") or _field(usage, "output_tokens_details")
+    outcome.reasoning_tokens = _integer(_field(details, "reasoning_tokens"))
 
 
 def _details(outcome: Outcome, result: Any) -> None:
