@@ -12,7 +12,7 @@ from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 
-from llm_otel._log import logger
+from llm_otel._log import internal_error, logger
 from llm_otel.telemetry import Operation, Telemetry, async_wrapper, manager_wrapper, sync_wrapper
 
 
@@ -68,6 +68,13 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         wrapt.register_post_import_hook(self._apply, self.root_module)
 
     def _apply(self, _module: object) -> None:
+        # Runs inside the application's ``import``: a failure here must not fail the import.
+        try:
+            self._patch_all()
+        except Exception as err:
+            internal_error("patching", err)
+
+    def _patch_all(self) -> None:
         telemetry = self._telemetry
         if telemetry is None:  # uninstrumented before the SDK was imported
             return

@@ -63,7 +63,7 @@ def error_type(exc: BaseException) -> str:
 class Invocation:
     """One instrumented call: its span, start time and metric attributes, finished exactly once."""
 
-    __slots__ = ("_flight", "_prev_chunk", "attrs", "done", "first_chunk", "span", "start", "telemetry")
+    __slots__ = ("_flight", "_prev_chunk", "attrs", "done", "first_chunk", "operation", "span", "start", "telemetry")
 
     def __init__(
         self,
@@ -75,6 +75,7 @@ class Invocation:
         port: int | None,
     ) -> None:
         self.telemetry = telemetry
+        self.operation = operation
         attrs: Attributes = {n.OPERATION_NAME: operation, n.PROVIDER_NAME: provider}
         if model:
             attrs[n.REQUEST_MODEL] = model
@@ -129,9 +130,8 @@ class Invocation:
             if recording:
                 span.set_attribute(n.ERROR_TYPE, kind)
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
-        operation = attrs[n.OPERATION_NAME]
-        instruments.duration(operation).record(duration, attrs)
-        instruments.record_tokens(operation, attrs, outcome)
+        instruments.duration(self.operation).record(duration, attrs)
+        instruments.record_tokens(self.operation, attrs, outcome)
         if recording and outcome is not None:
             span.set_attributes(_response_attributes(outcome))
         if recording and self.first_chunk is not None:

@@ -35,7 +35,7 @@ class Accumulator(Protocol):
 _opened: ContextVar[list[_StreamBase] | None] = ContextVar("llm_otel_opened_streams", default=None)
 
 
-class _StreamBase(wrapt.BaseObjectProxy):  # type: ignore[misc]
+class _StreamBase(wrapt.BaseObjectProxy[Any]):
     def __init__(self, wrapped: Any, invocation: Invocation, accumulator: Accumulator) -> None:
         super().__init__(wrapped)
         self._self_invocation = invocation
@@ -66,12 +66,13 @@ class _StreamBase(wrapt.BaseObjectProxy):  # type: ignore[misc]
 
     def __del__(self) -> None:
         # An abandoned stream: end its span rather than leak it.
-        # (A proxy's __dict__ is the wrapped object's, so probe the attribute instead.)
+        # (A proxy's __dict__ is the wrapped object's, so probe the attribute instead.) At
+        # interpreter exit the modules we need may be gone: nothing useful is left to do then.
         try:
             self._self_invocation  # noqa: B018
-        except AttributeError:
+            self._self_end()
+        except Exception:
             return
-        self._self_end()
 
 
 class SyncStream(_StreamBase):
@@ -162,7 +163,7 @@ class AsyncStream(_StreamBase):
             self._self_end()
 
 
-class SyncManager(wrapt.BaseObjectProxy):  # type: ignore[misc]
+class SyncManager(wrapt.BaseObjectProxy[Any]):
     """Proxy for a stream manager: streams opened on entry end when the block is left."""
 
     def __enter__(self) -> Any:
@@ -181,7 +182,7 @@ class SyncManager(wrapt.BaseObjectProxy):  # type: ignore[misc]
                 stream._self_end()
 
 
-class AsyncManager(wrapt.BaseObjectProxy):  # type: ignore[misc]
+class AsyncManager(wrapt.BaseObjectProxy[Any]):
     """Async twin of SyncManager."""
 
     async def __aenter__(self) -> Any:
