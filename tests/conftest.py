@@ -118,7 +118,9 @@ def _spans_end_once(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         yield
     gc.collect()
     records = [r for when in ("setup", "call", "teardown") for r in caplog.get_records(when)]  # type: ignore[arg-type]
-    bad = [r.getMessage() for r in records if "on an ended span" in r.getMessage() or "internal error" in r.getMessage()]
+    bad = [
+        r.getMessage() for r in records if "on an ended span" in r.getMessage() or "internal error" in r.getMessage()
+    ]
     assert not bad, bad
 
 

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import Api, Recorded, drain
 
+from conftest import Api, Recorded, drain
 from llm_otel import _log
 from llm_otel.providers.openai import OpenAIInstrumentor
 

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
+import enum
 import json
+import re
 import struct
 import threading
 from collections.abc import Iterator
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, Literal
 
 import httpx
 import openai
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
+from openai.resources.chat import Completions as ChatCompletions
 from openai.types import Completion, CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response, ResponseStreamEvent
-from pydantic import TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from llm_otel.fake import (
     BEHAVIOR_HEADER,
@@ -31,6 +36,7 @@ from llm_otel.fake import (
     WireError,
     WireRequest,
 )
+from llm_otel.fake._schema import instance_json
 
 USER = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "what is the weather"}]
 PROMPT_TOKENS = 6  # words in USER
@@ -184,6 +190,35 @@ def test_stop_returns_while_a_stream_is_slow(provider: FakeProvider, client: ope
 def test_wait_for_requests_times_out(provider: FakeProvider) -> None:
     with pytest.raises(TimeoutError):
         provider.wait_for_requests(1, timeout=0.01)
+
+
+BURST = 64  # well above the stdlib's default listen backlog of 5
+
+
+def test_a_burst_of_threaded_clients_all_succeed(provider: FakeProvider) -> None:
+    clients = [openai.OpenAI(base_url=provider.openai_base_url, api_key="t", max_retries=0) for _ in range(BURST)]
+    start = threading.Barrier(BURST)
+
+    def call(sdk: openai.OpenAI) -> str | None:
+        start.wait(timeout=30)  # every client opens its connection at the same moment
+        with sdk:
+            return chat(sdk).choices[0].message.content
+
+    with ThreadPoolExecutor(BURST) as pool:
+        assert list(pool.map(call, clients)) == [REPLY] * BURST
+    assert len(provider.requests) == BURST
+
+
+def test_a_burst_of_asyncio_tasks_all_succeed(provider: FakeProvider) -> None:
+    async def burst() -> list[str | None]:
+        async with openai.AsyncOpenAI(base_url=provider.openai_base_url, api_key="t", max_retries=0) as sdk:
+            replies = await asyncio.gather(
+                *(sdk.chat.completions.create(model="m", messages=USER) for _ in range(BURST // 2)),
+                *(sdk.responses.create(model="m", input="x") for _ in range(BURST // 2)),
+            )
+        return [r.output_text if isinstance(r, Response) else r.choices[0].message.content for r in replies]
+
+    assert asyncio.run(burst()) == [REPLY] * BURST
 
 
 # -- behaviour selection -------------------------------------------------------------------------
@@ -578,6 +613,231 @@ def test_async_responses_stream() -> None:
         assert asyncio.run(run(fake)) == REPLY
 
 
+# -- structured outputs --------------------------------------------------------------------------
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Address(BaseModel):
+    street: str
+    zip_code: int = Field(ge=10000, le=99999)
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+    score: float = Field(gt=0, lt=1)
+    admin: bool
+    tags: list[str]
+    colour: Colour  # a $ref into $defs
+    kind: Literal["human", "robot"]
+    home: Address
+    past: list[Address]
+    nickname: str | None  # anyOf [string, null]
+    born: datetime.datetime
+
+
+class Node(BaseModel):
+    value: int
+    children: list[Node]
+    parent: Node | None
+
+
+HOME = Address(street="fake", zip_code=10000)
+PERSON = Person(
+    name="fake",
+    age=1,
+    score=0.5,
+    admin=True,
+    tags=["fake"],
+    colour=Colour.RED,
+    kind="human",
+    home=HOME,
+    past=[HOME],
+    nickname="fake",
+    born=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+)
+JSON_REPLY = json.dumps({"text": REPLY}, separators=(",", ":"))
+needs_chat_parse = pytest.mark.skipif(
+    not hasattr(ChatCompletions, "parse"), reason="this openai SDK has chat parse/stream only under `beta`"
+)
+
+
+def fragments(text: str) -> int:
+    """Tokens of a JSON reply: one per run of word / non-word characters (= one per stream chunk)."""
+    return len(re.findall(r"\w+|\W+", text))
+
+
+@needs_chat_parse
+def test_chat_parse(provider: FakeProvider, client: openai.OpenAI) -> None:
+    reply = client.chat.completions.parse(model="m", messages=USER, response_format=Person)
+    [choice] = reply.choices
+    assert (choice.message.parsed, choice.finish_reason) == (PERSON, "stop")
+    assert reply.usage.completion_tokens == fragments(choice.message.content) == 67
+    sent = provider.requests[-1].body["response_format"]
+    assert sent["type"] == "json_schema" and "$defs" in sent["json_schema"]["schema"]
+
+
+@needs_chat_parse
+def test_chat_stream_helper_parses(client: openai.OpenAI) -> None:
+    with client.chat.completions.stream(
+        model="m", messages=USER, response_format=Person, stream_options={"include_usage": True}
+    ) as stream:
+        # the first chunk carries the role and an empty content, as the live API's does
+        deltas = [event.delta for event in stream if event.type == "content.delta" and event.delta]
+        final = stream.get_final_completion()
+    assert final.choices[0].message.parsed == PERSON
+    assert Person.model_validate_json("".join(deltas)) == PERSON
+    assert final.usage.completion_tokens == len(deltas)  # one token per streamed fragment
+
+
+def test_responses_parse(provider: FakeProvider, client: openai.OpenAI) -> None:
+    reply = client.responses.parse(model="m", input="x", text_format=Person)
+    assert reply.output_parsed == PERSON
+    assert reply.usage.output_tokens == fragments(reply.output_text) == 67
+    assert provider.requests[-1].body["text"]["format"]["type"] == "json_schema"
+    assert reply.text.format.type == "json_schema"  # the request's format is echoed
+
+
+def test_responses_stream_helper_parses(client: openai.OpenAI) -> None:
+    with client.responses.stream(model="m", input="x", text_format=Person) as stream:
+        deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert final.output_parsed == PERSON
+    assert final.usage.output_tokens == len(deltas)
+
+
+@needs_chat_parse
+def test_async_structured_outputs() -> None:
+    async def run(provider: FakeProvider) -> list[Any]:
+        async with openai.AsyncOpenAI(base_url=provider.openai_base_url, api_key="t", max_retries=0) as sdk:
+            chat = await sdk.chat.completions.parse(model="m", messages=USER, response_format=Person)
+            async with sdk.chat.completions.stream(model="m", messages=USER, response_format=Person) as stream:
+                chat_streamed = await stream.get_final_completion()
+            response = await sdk.responses.parse(model="m", input="x", text_format=Person)
+            async with sdk.responses.stream(model="m", input="x", text_format=Person) as stream:
+                response_streamed = await stream.get_final_response()
+        return [
+            chat.choices[0].message.parsed,
+            chat_streamed.choices[0].message.parsed,
+            response.output_parsed,
+            response_streamed.output_parsed,
+        ]
+
+    with FakeProvider() as fake:
+        assert asyncio.run(run(fake)) == [PERSON] * 4
+
+
+@needs_chat_parse
+def test_recursive_schema_is_unrolled_once(client: openai.OpenAI) -> None:
+    node = client.chat.completions.parse(model="m", messages=USER, response_format=Node).choices[0].message.parsed
+    leaf = Node(value=1, children=[], parent=None)
+    assert node.children[0].children == [leaf] and node.children[0].parent == leaf
+
+
+def test_json_object_mode(client: openai.OpenAI) -> None:
+    fmt = {"type": "json_object"}
+    reply = chat(client, response_format=fmt)
+    assert reply.choices[0].message.content == JSON_REPLY
+    assert reply.usage.completion_tokens == 12  # one token per word of the sentence, as in plain text
+    chunks = list(chat(client, Behavior(output_tokens=1), response_format=fmt, stream=True))
+    assert [c.choices[0].delta.content for c in chunks] == ["", '{"text":"This."}', None]
+    response = client.responses.create(model="m", input="x", text={"format": fmt}, max_output_tokens=2)
+    assert (response.status, response.output_text) == ("incomplete", '{"text":"This is')  # cut JSON stays cut
+
+
+def test_json_schema_without_a_schema_answers_a_json_object(client: openai.OpenAI) -> None:
+    reply = chat(client, response_format={"type": "json_schema", "json_schema": {"name": "anything"}})
+    assert reply.choices[0].message.content == JSON_REPLY
+
+
+@needs_chat_parse
+def test_structured_output_is_cut_by_max_tokens(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.LengthFinishReasonError):
+        client.chat.completions.parse(model="m", messages=USER, response_format=Person, max_completion_tokens=5)
+    schema = Person.model_json_schema()
+    fmt = {"type": "json_schema", "json_schema": {"name": "p", "schema": schema}}
+    reply = chat(client, response_format=fmt, max_tokens=5)
+    assert (reply.choices[0].message.content, reply.choices[0].finish_reason) == ('{"name":"fake","', "length")
+    text = {"format": {"type": "json_schema", "name": "p", "schema": schema}}
+    cut = client.responses.create(model="m", input="x", max_output_tokens=3, text=text)
+    assert (cut.status, cut.output_text) == ("incomplete", '{"name":"')
+
+
+def test_tool_call_wins_over_the_response_format(client: openai.OpenAI) -> None:
+    reply = chat(client, Behavior(tool_call=True), tools=[WEATHER_TOOL], response_format={"type": "json_object"})
+    assert reply.choices[0].message.content is None
+    assert json.loads(reply.choices[0].message.tool_calls[0].function.arguments) == WEATHER_ARGS
+
+
+def test_invalid_schemas_are_a_400(client: openai.OpenAI) -> None:
+    dangling = {"type": "json_schema", "json_schema": {"name": "p", "schema": {"$ref": "#/$defs/Missing"}}}
+    with pytest.raises(openai.BadRequestError, match="does not resolve") as err:
+        chat(client, response_format=dangling)
+    assert err.value.param == "response_format"
+    with pytest.raises(openai.BadRequestError, match=r"response_format\.json_schema"):
+        chat(client, response_format={"type": "json_schema"})
+    with pytest.raises(openai.BadRequestError, match="no finite instance") as err:
+        text = {"format": {"type": "json_schema", "name": "loop", "schema": {"$ref": "#"}}}
+        client.responses.create(model="m", input="x", text=text)
+    assert err.value.param == "text.format"
+
+
+@pytest.mark.parametrize(
+    ("schema", "instance"),
+    [
+        ({"type": "string", "format": "date"}, "2024-01-01"),
+        ({"type": "string", "minLength": 6}, "fakefa"),
+        ({"type": "string", "maxLength": 2}, "fa"),
+        ({"const": 3, "type": "integer"}, 3),
+        ({"type": ["null", "integer"]}, 1),
+        ({"anyOf": [{"type": "null"}, {"type": "boolean"}]}, True),
+        (
+            {"allOf": [{"properties": {"a": {"type": "integer"}}}, {"properties": {"b": {"type": "boolean"}}}]},
+            {"a": 1, "b": True},
+        ),
+        ({"type": "array", "items": {"type": "integer"}, "minItems": 3}, [1, 1, 1]),
+        ({"type": "array", "items": {"type": "integer"}, "maxItems": 0}, []),
+        ({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]}, ["fake", 1]),
+        ({"type": "object", "additionalProperties": {"type": "integer"}}, {}),
+        ({"type": "integer", "exclusiveMinimum": 5}, 6),
+        ({"type": "integer", "maximum": 0.5}, 0),
+        ({"type": "integer", "exclusiveMinimum": 1.5, "maximum": 3}, 2),
+        ({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 0.5}, 0.25),
+        ({"$defs": {"a/b": {"enum": ["x", "y"]}}, "$ref": "#/$defs/a~1b"}, "x"),
+        ({}, None),
+    ],
+)
+def test_schema_instances(schema: dict[str, Any], instance: object) -> None:
+    assert json.loads(instance_json(schema)) == instance
+
+
+@given(
+    integer=st.booleans(),
+    low=st.none() | st.integers(-20, 20),
+    high=st.none() | st.integers(-20, 20),
+    low_open=st.booleans(),
+    high_open=st.booleans(),
+)
+def test_numbers_respect_their_bounds(
+    integer: bool, low: int | None, high: int | None, low_open: bool, high_open: bool
+) -> None:
+    scale = 1 if integer else 4  # quarter steps make narrow float ranges such as (0.25, 0.5)
+    lo, hi = (None if x is None else x / scale for x in (low, high))
+    if lo is not None and hi is not None:  # skip empty ranges
+        if integer:
+            assume(lo + low_open <= hi - high_open)
+        else:
+            assume(lo < hi or (lo == hi and not (low_open or high_open)))
+    bounds = {} if lo is None else {"gt" if low_open else "ge": lo}
+    bounds |= {} if hi is None else {"lt" if high_open else "le": hi}
+    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[int if integer else float, Field(**bounds)])
+    adapter.validate_json(instance_json(adapter.json_schema()))  # pydantic checks the bounds
+
+
 # -- errors --------------------------------------------------------------------------------------
 
 
@@ -756,6 +1016,87 @@ def test_invalid_json_request_body_is_a_400(provider: FakeProvider) -> None:
 def test_hang_that_expires_closes_without_answering(client: openai.OpenAI) -> None:
     with pytest.raises(openai.APIConnectionError):
         chat(client, Behavior(hang=0.01), timeout=600)
+
+
+# -- Azure OpenAI --------------------------------------------------------------------------------
+
+
+def test_azure_deployment_endpoints(provider: FakeProvider) -> None:
+    with openai.AzureOpenAI(azure_endpoint=provider.url, api_key="k", api_version="2024-10-21", max_retries=0) as azure:
+        reply = azure.chat.completions.create(model="my-gpt", messages=USER)
+        completion = azure.completions.create(model="my-instruct", prompt="hi")
+        vectors = azure.embeddings.create(model="my-embedder", input="hi")
+        response = azure.responses.parse(model="my-gpt", input="x", text_format=Person)
+    assert (reply.model, reply.choices[0].message.content) == ("my-gpt", REPLY)
+    assert (completion.model, completion.choices[0].text) == ("my-instruct", REPLY)
+    assert len(vectors.data[0].embedding) == 8
+    assert (response.model, response.output_parsed) == ("my-gpt", PERSON)
+    assert [(r.path, r.query, r.headers["api-key"]) for r in provider.requests] == [
+        ("/openai/deployments/my-gpt/chat/completions", "api-version=2024-10-21", "k"),
+        ("/openai/deployments/my-instruct/completions", "api-version=2024-10-21", "k"),
+        ("/openai/deployments/my-embedder/embeddings", "api-version=2024-10-21", "k"),
+        ("/openai/responses", "api-version=2024-10-21", "k"),
+    ]
+
+
+def test_azure_client_with_a_fixed_deployment(provider: FakeProvider) -> None:
+    with openai.AzureOpenAI(
+        azure_endpoint=provider.url, azure_deployment="dep", api_key="k", api_version="2024-10-21"
+    ) as azure:
+        azure.chat.completions.create(model="gpt-4o", messages=USER)
+        azure.responses.create(model="gpt-4o", input="x")
+    assert [r.path for r in provider.requests] == ["/openai/deployments/dep/chat/completions", "/openai/responses"]
+
+
+def test_azure_deployment_is_the_model_when_the_body_has_none(provider: FakeProvider) -> None:
+    provider.push(Behavior(output_tokens=2), model="other")
+    provider.push(Behavior(output_tokens=3), model="dep%2F1")  # scripts match the (unquoted) deployment
+    provider.push(Behavior(output_tokens=4), model="dep/1")
+    url = provider.url + "/openai/deployments/dep%2F1/chat/completions?api-version=2024-10-21"
+    reply = httpx.post(url, json={"messages": USER}).json()
+    assert (reply["model"], reply["usage"]["completion_tokens"]) == ("dep/1", 4)
+    ChatCompletion.model_validate(reply)
+
+
+def test_azure_v1_endpoints(provider: FakeProvider) -> None:
+    with openai.OpenAI(base_url=provider.url + "/openai/v1/", api_key="k", max_retries=0) as azure:
+        assert azure.responses.parse(model="dep", input="x", text_format=Person).output_parsed == PERSON
+        assert azure.chat.completions.create(model="dep", messages=USER).choices[0].message.content == REPLY
+        assert azure.embeddings.create(model="emb", input="x").data[0].index == 0
+    assert [r.path for r in provider.requests] == [
+        "/openai/v1/responses",
+        "/openai/v1/chat/completions",
+        "/openai/v1/embeddings",
+    ]
+
+
+def test_async_azure_clients() -> None:
+    async def run(provider: FakeProvider) -> list[Any]:
+        async with openai.AsyncAzureOpenAI(
+            azure_endpoint=provider.url, api_key="k", api_version="2024-10-21", max_retries=0
+        ) as azure:
+            stream = await azure.chat.completions.create(model="dep", messages=USER, stream=True)
+            text = "".join([c.choices[0].delta.content or "" async for c in stream])
+            vectors = await azure.embeddings.create(model="emb", input="x")
+            parsed = await azure.responses.parse(model="dep", input="x", text_format=Person)
+        v1 = openai.AsyncOpenAI(base_url=provider.url + "/openai/v1/", api_key="k", max_retries=0)
+        async with v1, v1.responses.stream(model="dep", input="x", text_format=Person) as events:
+            streamed = await events.get_final_response()
+        return [text, len(vectors.data), parsed.output_parsed, streamed.output_parsed]
+
+    with FakeProvider() as fake:
+        assert asyncio.run(run(fake)) == [REPLY, 1, PERSON, PERSON]
+        assert [r.path for r in fake.requests] == [
+            "/openai/deployments/dep/chat/completions",
+            "/openai/deployments/emb/embeddings",
+            "/openai/responses",
+            "/openai/v1/responses",
+        ]
+
+
+def test_azure_unknown_paths_are_404s(provider: FakeProvider) -> None:
+    for path in ("/openai/deployments/dep/responses", "/openai/deployments//chat/completions", "/openai/nope"):
+        assert httpx.post(provider.url + path, json={"model": "m"}).status_code == 404
 
 
 # -- pluggable wire formats ----------------------------------------------------------------------

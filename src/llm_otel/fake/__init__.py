@@ -8,6 +8,10 @@ deterministic token counts and injectable latency, errors, hangs, drops and malf
         provider.push(Behavior(status=429, retry_after=2))
         ...
 
+It also serves Azure OpenAI's paths (``openai.AzureOpenAI(azure_endpoint=provider.url, ...)``)
+and answers structured-output requests (``response_format`` / ``text.format``) with JSON
+built deterministically from the request's schema.
+
 Wire formats are pluggable: see `WireFormat` and ``_openai.py``.
 """
 

@@ -45,6 +45,9 @@ class HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # The stdlib's listen backlog of 5 makes the kernel reset connections when dozens of
+    # clients connect at once (a load test, an asyncio.gather); real APIs absorb such bursts.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], admit: Admit, stopping: threading.Event) -> None:
         self.admit = admit

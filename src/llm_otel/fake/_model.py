@@ -5,8 +5,13 @@ Provider-neutral, so every wire format reports the same numbers for the same req
 * a token is a whitespace-separated word; token-id arrays count one token per id;
 * the reply to a request is a fixed sentence of ``Behavior.output_tokens`` words, streamed
   one word per chunk; a max-tokens limit below that cuts the reply (finish reason "length");
-* a tool call's arguments are built from the tool's JSON schema and streamed in fragments
-  (runs of word / non-word characters), one token per fragment;
+* a tool call's arguments and a structured output's JSON are built from the schema (see
+  `_schema`) and streamed in fragments (runs of word / non-word characters), one token per
+  fragment; a max-tokens limit cuts that JSON, leaving it truncated;
+* JSON mode without a schema answers ``{"text": <the sentence>}``, one token per word as in
+  plain text (the JSON punctuation rides on the first and last word);
+* so in every case usage = the number of streamed content / argument chunks, and structured
+  replies are the same for every choice of an ``n`` > 1 request;
 * output tokens = visible tokens + ``Behavior.reasoning_tokens``; cached tokens are capped
   at the input tokens so that the usage stays self-consistent.
 """
@@ -14,7 +19,6 @@ Provider-neutral, so every wire format reports the same numbers for the same req
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 import string
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._behavior import Behavior
+from ._schema import instance_json
 
 _VOCABULARY = (
     "this", "is", "a", "deterministic", "reply", "from", "the", "fake", "provider", "with",
@@ -50,25 +55,24 @@ def reply_words(count: int, variant: int = 0) -> list[str]:
     return [word if i == 0 else " " + word for i, word in enumerate(words)]
 
 
-def example_arguments(schema: object) -> str:
-    """JSON arguments satisfying the property types of a JSON-schema ``object``."""
-    properties = schema.get("properties", {}) if isinstance(schema, Mapping) else {}
-    args = {name: _example_value(spec) for name, spec in properties.items()}
-    return json.dumps(args, separators=(",", ":"))
+def tool_arguments(schema: object) -> str:
+    """JSON arguments for a tool with parameter ``schema`` (always an object; see `_schema`)."""
+    text = instance_json(schema)
+    return text if text.startswith("{") else "{}"
 
 
-def _example_value(spec: object) -> object:
-    if not isinstance(spec, Mapping):
-        return None
-    if spec.get("enum"):
-        return spec["enum"][0]
-    kind = spec.get("type")
-    if isinstance(kind, list):  # e.g. ["string", "null"]
-        kind = next((k for k in kind if k != "null"), None)
-    examples: dict[str, object] = {"string": "fake", "integer": 1, "number": 1, "boolean": True, "array": []}
-    if kind == "object":
-        return json.loads(example_arguments(spec))
-    return examples.get(str(kind))
+def json_mode_pieces(behavior: Behavior) -> tuple[str, ...]:
+    """JSON mode without a schema: ``{"text": <the sentence>}``, one piece per word of the
+    sentence (the wrapper rides on the first and last), so the usage is that of plain text."""
+    pieces = reply_words(behavior.output_tokens) or [""]  # plain words: nothing to escape
+    pieces[0] = '{"text":"' + pieces[0]
+    pieces[-1] += '"}'
+    return tuple(pieces)
+
+
+def fragments(text: str) -> tuple[str, ...]:
+    """JSON text as stream pieces of one token each: runs of word / non-word characters."""
+    return tuple(_FRAGMENT.findall(text))
 
 
 @dataclass(frozen=True)
@@ -106,13 +110,17 @@ def draft(
     limit: int | None = None,
     variant: int = 0,
     tool_name: str | None = None,
-    tool_schema: object = None,
+    arguments: str = "{}",
+    structured: tuple[str, ...] | None = None,
 ) -> Draft:
-    """Generate one choice; with ``tool_name`` it is a call to that tool (never cut)."""
+    """Generate one choice: a call to ``tool_name`` with ``arguments`` (never cut), else the
+    ``structured`` JSON pieces or the deterministic sentence, cut at ``limit`` tokens (cut
+    JSON is left truncated, as a real model's would be)."""
     if tool_name is not None:
-        arguments = example_arguments(tool_schema)
         call = ToolCall(name=tool_name, arguments=arguments, call_id="call_" + random_id(24))
-        return Draft(pieces=tuple(_FRAGMENT.findall(arguments)), cut=False, tool=call)
+        return Draft(pieces=fragments(arguments), cut=False, tool=call)
+    if structured is not None:
+        return Draft(pieces=structured[:limit], cut=limit is not None and limit < len(structured))
     count = behavior.output_tokens if limit is None else min(limit, behavior.output_tokens)
     return Draft(pieces=tuple(reply_words(count, variant)), cut=count < behavior.output_tokens)
 

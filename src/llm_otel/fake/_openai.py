@@ -39,24 +39,36 @@ from ._openai_common import (
     now,
     request_body,
     stream_error,
+    structured_output,
 )
 from ._wire import Handler, JSONReply, SSEEvent, SSEReply, WireError, WireRequest
 
 
 class OpenAIWireFormat:
-    """The OpenAI REST API under ``/v1``."""
+    """The OpenAI REST API under ``/v1``, and the same endpoints at Azure OpenAI's paths.
+
+    Azure (``azure_endpoint`` = the provider's ``url``) is served by the same handlers:
+    ``/openai/deployments/{deployment}/...`` for chat, completions and embeddings (the deployment
+    is the model when the body names none), ``/openai/responses`` (``api-version`` style) and
+    every endpoint under ``/openai/v1`` (Azure's v1 API). The ``api-version`` query is not checked.
+    """
 
     name = "openai"
 
     @property
     def routes(self) -> Mapping[tuple[str, str], Handler]:
-        """The served endpoints."""
-        return {
-            ("POST", "/v1/chat/completions"): chat_completions,
-            ("POST", "/v1/completions"): completions,
-            ("POST", "/v1/embeddings"): embeddings,
-            ("POST", "/v1/responses"): responses.create,
+        """The served endpoints, with their Azure aliases."""
+        endpoints: dict[str, Handler] = {
+            "/chat/completions": chat_completions,
+            "/completions": completions,
+            "/embeddings": embeddings,
+            "/responses": responses.create,
         }
+        table = {("POST", prefix + path): h for prefix in ("/v1", "/openai/v1") for path, h in endpoints.items()}
+        for path in ("/chat/completions", "/completions", "/embeddings"):
+            table["POST", "/openai/deployments/{model}" + path] = endpoints[path]
+        table["POST", "/openai/responses"] = responses.create
+        return table
 
     def error_reply(self, req: WireRequest, error: WireError) -> JSONReply:
         """``{"error": {...}}`` with the type the live API uses for the status."""
@@ -98,12 +110,15 @@ def chat_completions(req: WireRequest) -> JSONReply | SSEReply:
     if not isinstance(messages, list) or not messages:
         raise WireError(400, "[] is too short - 'messages'", param="messages")
     prompt = count_words(t for m in messages if isinstance(m, dict) for t in texts_of(m.get("content")))
-    tool: tuple[str | None, object] = (None, None)
+    tool: tuple[str | None, str] = (None, "{}")
     if req.behavior.tool_call:
         tool = first_function_tool(body.get("tools"), nested=True)
+    structured = structured_output(body.get("response_format"), req.behavior, nested=True, param="response_format")
     limit = limit_of(body, "max_completion_tokens", "max_tokens")
-    n = choice_count(body)
-    drafts = [draft(req.behavior, limit=limit, variant=i, tool_name=tool[0], tool_schema=tool[1]) for i in range(n)]
+    drafts = [
+        draft(req.behavior, limit=limit, variant=i, tool_name=tool[0], arguments=tool[1], structured=structured)
+        for i in range(choice_count(body))
+    ]
     u = usage(req.behavior, prompt, drafts)
     head = {"id": "chatcmpl-" + random_id(29), "created": now(), "model": body["model"]}
     if body.get("stream") is True:

@@ -1,12 +1,14 @@
-"""Pieces shared by the OpenAI endpoints: error bodies, request checks, usage JSON."""
+"""Pieces shared by the OpenAI endpoints: error bodies, request checks, tool calls, output formats, usage JSON."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._model import Draft, Usage
+from ._behavior import Behavior
+from ._model import Draft, Usage, fragments, json_mode_pieces, tool_arguments
+from ._schema import SchemaError, instance_json
 from ._wire import SSEEvent, WireError, WireRequest
 
 FINGERPRINT = "fp_llmotelfake"
@@ -59,23 +61,55 @@ def error_object(status: int, code: str | None = None, message: str = "", param:
 
 
 def request_body(req: WireRequest) -> dict[str, Any]:
-    """The JSON object body with a string ``model``, or a 400 like the live API's."""
+    """The JSON object body with a string ``model``, or a 400 like the live API's.
+
+    On a route naming the model (Azure's ``/openai/deployments/{model}/...``), that model
+    stands in for a missing ``model`` field.
+    """
     body = req.body
     if not isinstance(body, dict):
         raise WireError(400, "The request body must be a JSON object.")
+    if "model" not in body and req.params.get("model"):
+        body = {**body, "model": req.params["model"]}
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise WireError(400, "you must provide a model parameter", param="model")
     return body
 
 
-def first_function_tool(tools: object, *, nested: bool) -> tuple[str, object]:
-    """Name and parameter schema of the first function tool (chat nests them under ``function``)."""
+def first_function_tool(tools: object, *, nested: bool) -> tuple[str, str]:
+    """Name and example JSON arguments of the first function tool (chat nests it under ``function``)."""
     for tool in tools if isinstance(tools, list) else []:
         if isinstance(tool, dict) and tool.get("type", "function") == "function":
             spec = tool.get("function", {}) if nested else tool
             if isinstance(spec, dict) and isinstance(spec.get("name"), str):
-                return spec["name"], spec.get("parameters")
+                return spec["name"], _checked(tool_arguments, spec.get("parameters"), "tools")
     raise WireError(400, "Behavior.tool_call needs a function tool in the request's `tools`.", param="tools")
+
+
+def structured_output(fmt: object, behavior: Behavior, *, nested: bool, param: str) -> tuple[str, ...] | None:
+    """The JSON reply that an output format asks for, in pieces of one token; None for plain text.
+
+    ``fmt`` is chat's ``response_format`` (``nested``: the schema sits under ``json_schema``)
+    or the Responses API's ``text.format`` (the schema sits in the format itself).
+    """
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "json_object":
+        return json_mode_pieces(behavior)
+    if kind != "json_schema":
+        return None
+    holder = fmt.get("json_schema") if nested and isinstance(fmt, dict) else fmt
+    if not isinstance(holder, dict):
+        raise WireError(400, f"Missing required parameter: '{param}.json_schema'.", param=f"{param}.json_schema")
+    if not isinstance(holder.get("schema"), dict):  # the schema is optional: then any JSON object will do
+        return json_mode_pieces(behavior)
+    return fragments(_checked(instance_json, holder["schema"], param))
+
+
+def _checked(build: Callable[[object], str], schema: object, param: str) -> str:
+    try:
+        return build(schema)
+    except SchemaError as exc:
+        raise WireError(400, f"Invalid schema: {exc}", param=param) from None
 
 
 def limit_of(body: Mapping[str, Any], *names: str) -> int | None:

@@ -15,17 +15,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._model import Draft, Usage, count_words, draft, random_id, texts_of, usage
-from ._openai_common import error_object, first_function_tool, limit_of, now, request_body
+from ._openai_common import error_object, first_function_tool, limit_of, now, request_body, structured_output
 from ._wire import JSONReply, SSEEvent, SSEReply, WireRequest
 
 
 def create(req: WireRequest) -> JSONReply | SSEReply:
     """``POST /v1/responses``."""
     body = request_body(req)
-    tool: tuple[str | None, object] = (None, None)
+    tool: tuple[str | None, str] = (None, "{}")
     if req.behavior.tool_call:
         tool = first_function_tool(body.get("tools"), nested=False)
-    d = draft(req.behavior, limit=limit_of(body, "max_output_tokens"), tool_name=tool[0], tool_schema=tool[1])
+    text = body.get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    structured = structured_output(fmt, req.behavior, nested=False, param="text.format")
+    limit = limit_of(body, "max_output_tokens")
+    d = draft(req.behavior, limit=limit, tool_name=tool[0], arguments=tool[1], structured=structured)
     u = usage(req.behavior, count_words(_input_texts(body)), [d])
     skeleton = _skeleton(body)
     item = _output_item(d, "incomplete" if d.cut else "completed")

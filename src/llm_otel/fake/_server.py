@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ._behavior import BEHAVIOR_HEADER, Behavior
 from ._http import Exchange, HTTPServer
@@ -73,6 +73,10 @@ class FakeProvider:
                 if key in self._routes:
                     raise ValueError(f"route {key} registered by two wire formats")
                 self._routes[key] = (wire, handler)
+        # Routes with `{name}` segments, tried in order after the exact ones.
+        self._templates = [
+            (method, tuple(path.split("/")), route) for (method, path), route in self._routes.items() if "{" in path
+        ]
         self._fallback_wire = next((wire for wire, _ in self._routes.values()), None)
         self._script: deque[_Scripted] = deque()
         self._lock = threading.Lock()
@@ -136,7 +140,7 @@ class FakeProvider:
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:54321``."""
+        """Base URL, e.g. ``http://127.0.0.1:54321``; also the ``azure_endpoint`` for Azure OpenAI clients."""
         return f"http://{self._host}:{self.port}"
 
     @property
@@ -193,11 +197,10 @@ class FakeProvider:
         with self._lock:
             return list(self._requests)
 
-    def _resolve(self, headers: Mapping[str, str], body: Any) -> Behavior:
+    def _resolve(self, headers: Mapping[str, str], model: object) -> Behavior:
         """Pick the behaviour for a request (raises ValueError for a bad header)."""
         if BEHAVIOR_HEADER in headers:
             return Behavior.from_json(headers[BEHAVIOR_HEADER])
-        model = body.get("model") if isinstance(body, dict) else None
         with self._lock:
             for entry in self._script:
                 if entry.model is None or entry.model == model:
@@ -213,17 +216,29 @@ class FakeProvider:
             self._received += 1
             self._recorded.notify_all()
 
+    def _route(self, method: str, path: str) -> tuple[tuple[WireFormat, Handler] | None, dict[str, str]]:
+        """The route serving ``path`` and its ``{name}`` captures."""
+        if (method, path) in self._routes:
+            return self._routes[(method, path)], {}
+        segments = path.split("/")
+        for route_method, pattern, route in self._templates:
+            params = _match(pattern, segments) if route_method == method else None
+            if params is not None:
+                return route, params
+        return None, {}
+
     def _admit(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Exchange:
         """Record a request and decide how it is answered (called from handler threads)."""
         split = urlsplit(target)
         body, body_error = _parse_body(raw)
+        route, params = self._route(method, split.path.rstrip("/") or "/")
+        model = body.get("model") if isinstance(body, dict) and "model" in body else params.get("model")
         try:
-            behavior, behavior_error = self._resolve(headers, body), None
+            behavior, behavior_error = self._resolve(headers, model), None
         except (ValueError, TypeError) as exc:
             behavior, behavior_error = self._default_behavior, exc
         self._record(RecordedRequest(method, split.path, split.query, headers, body, behavior))
-        req = WireRequest(method, split.path, headers, body, behavior)
-        route = self._routes.get((method, split.path.rstrip("/") or "/"))
+        req = WireRequest(method, split.path, headers, body, behavior, params)
         if route is None:
             return Exchange(req, self._fallback_wire, partial(_not_found, req, self._fallback_wire), immediate=True)
         wire, handler = route
@@ -231,6 +246,21 @@ class FakeProvider:
             problem = WireError(400, f"invalid {BEHAVIOR_HEADER} header: {behavior_error}")
             return Exchange(req, wire, partial(wire.error_reply, req, problem), immediate=True)
         return Exchange(req, wire, partial(_run, req, wire, handler, body_error))
+
+
+def _match(pattern: tuple[str, ...], segments: list[str]) -> dict[str, str] | None:
+    """The ``{name}`` captures if ``segments`` fit the route ``pattern``, else None."""
+    if len(pattern) != len(segments):
+        return None
+    params: dict[str, str] = {}
+    for expected, actual in zip(pattern, segments, strict=True):
+        if expected.startswith("{") and expected.endswith("}"):
+            if not actual:
+                return None
+            params[expected[1:-1]] = unquote(actual)
+        elif expected != actual:
+            return None
+    return params
 
 
 def _not_found(req: WireRequest, wire: WireFormat | None) -> JSONReply:

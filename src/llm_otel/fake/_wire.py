@@ -26,6 +26,8 @@ class WireRequest:
     body: Any
     """The parsed JSON body (None when the request had no body)."""
     behavior: Behavior
+    params: Mapping[str, str] = field(default_factory=dict)
+    """The path segments captured by the route's ``{name}`` placeholders."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,12 @@ class WireFormat(Protocol):
 
     @property
     def routes(self) -> Mapping[tuple[str, str], Handler]:
-        """``(METHOD, path)`` -> handler, e.g. ``("POST", "/v1/chat/completions")``."""
+        """``(METHOD, path)`` -> handler, e.g. ``("POST", "/v1/chat/completions")``.
+
+        A ``{name}`` path segment matches any one segment and lands in `WireRequest.params`;
+        ``{model}`` also names the model for behaviour scripts when the body has none.
+        Several routes may share a handler (aliases such as Azure's paths).
+        """
         ...
 
     def error_reply(self, req: WireRequest, error: WireError) -> JSONReply:

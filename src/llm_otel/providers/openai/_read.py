@@ -240,7 +240,8 @@ class ChunkAccumulator:
             for choice in choices:
                 reason = getattr(choice, "finish_reason", None)
                 if reason is not None:
-                    self.reasons[getattr(choice, "index", 0)] = reason
+                    index = getattr(choice, "index", 0)
+                    self.reasons[index if isinstance(index, int) else -1] = reason
             return False
         # The usage-only chunk we asked for on the caller's behalf: they never see it.
         return self.hide_usage and usage is not None
