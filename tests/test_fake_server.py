@@ -6,12 +6,15 @@ import asyncio
 import base64
 import datetime
 import enum
+import importlib
 import json
 import re
 import struct
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from types import ModuleType
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -19,10 +22,9 @@ import openai
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from openai.resources.chat import Completions as ChatCompletions
 from openai.types import Completion, CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.responses import Response, ResponseStreamEvent, ResponseTextDeltaEvent, ResponseUsage
 from pydantic import BaseModel, Field, TypeAdapter
 
 from llm_otel.fake import (
@@ -57,6 +59,7 @@ WEATHER_TOOL = {
     },
 }
 WEATHER_ARGS = {"city": "fake", "unit": "celsius", "days": 1}
+OPENAI_VERSION = tuple(int(part) for part in openai.__version__.split(".")[:2])
 
 
 @pytest.fixture
@@ -74,6 +77,34 @@ def client(provider: FakeProvider) -> Iterator[openai.OpenAI]:
 def chat(client: openai.OpenAI, behavior: Behavior | None = None, **kwargs: Any) -> Any:
     headers = behavior.header() if behavior else {}
     return client.chat.completions.create(model="gpt-4o-mini", messages=USER, extra_headers=headers, **kwargs)
+
+
+def chat_helpers(client: Any) -> Any:
+    """Where chat's ``parse``/``stream`` helpers live: ``beta.chat.completions`` in openai 1.x."""
+    completions = client.chat.completions
+    return completions if hasattr(completions, "stream") else client.beta.chat.completions
+
+
+def http_library(client: Any) -> ModuleType:
+    """The HTTP library the SDK speaks through: httpx2 from openai 3.0, httpx before."""
+    return importlib.import_module(type(client.base_url).__module__.partition(".")[0])
+
+
+@contextmanager
+def raises_connection_drop(client: Any) -> Iterator[None]:
+    """Expect what a stream raises when the server drops the connection mid-body.
+
+    openai 3.14 wraps the HTTP library's `RemoteProtocolError` in `openai.APIConnectionError`;
+    earlier releases let it through as it is.
+    """
+    protocol_error = http_library(client).RemoteProtocolError
+    if OPENAI_VERSION < (3, 14):
+        with pytest.raises(protocol_error):
+            yield
+        return
+    with pytest.raises(openai.APIConnectionError) as err:
+        yield
+    assert isinstance(err.value.__cause__, protocol_error)
 
 
 def raw_sse(provider: FakeProvider, path: str, body: dict[str, Any]) -> list[tuple[str | None, str]]:
@@ -183,7 +214,7 @@ def test_stop_returns_while_a_stream_is_slow(provider: FakeProvider, client: ope
     first = next(stream)
     assert first.choices[0].delta.role == "assistant"
     provider.stop()
-    with pytest.raises(openai.APIConnectionError):
+    with raises_connection_drop(client):
         next(stream)
 
 
@@ -415,7 +446,7 @@ def test_chat_tool_call_json(client: openai.OpenAI) -> None:
 
 
 def test_chat_tool_call_stream_helper(client: openai.OpenAI) -> None:
-    with client.chat.completions.stream(
+    with chat_helpers(client).stream(
         model="m",
         messages=USER,
         tools=[WEATHER_TOOL],
@@ -515,6 +546,18 @@ def test_embeddings_token_arrays(client: openai.OpenAI) -> None:
 # -- responses -----------------------------------------------------------------------------------
 
 
+def cached_tokens(usage: ResponseUsage) -> int:
+    """``usage.input_tokens_details.cached_tokens``.
+
+    openai 1.66's `ResponseUsage` has no ``input_tokens_details`` field: it keeps the object as a plain dict.
+    """
+    details: Any = usage.input_tokens_details
+    if "input_tokens_details" in ResponseUsage.model_fields:
+        return details.cached_tokens
+    assert isinstance(details, dict)
+    return details["cached_tokens"]
+
+
 def test_responses_json(client: openai.OpenAI) -> None:
     reply = client.responses.create(model="gpt-4.1", instructions="be nice", input="hello world")
     assert reply.id.startswith("resp_") and reply.status == "completed"
@@ -522,7 +565,7 @@ def test_responses_json(client: openai.OpenAI) -> None:
     assert reply.output[0].type == "message" and reply.output[0].id.startswith("msg_")
     usage = reply.usage
     assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (4, 12, 16)
-    assert usage.input_tokens_details.cached_tokens == 0
+    assert cached_tokens(usage) == 0
     assert usage.output_tokens_details.reasoning_tokens == 0
 
 
@@ -550,7 +593,7 @@ def test_responses_usage_details(client: openai.OpenAI) -> None:
     usage = client.responses.create(
         model="m", input="a b c", extra_headers=Behavior(cached_tokens=2, reasoning_tokens=5).header()
     ).usage
-    assert (usage.input_tokens_details.cached_tokens, usage.output_tokens_details.reasoning_tokens) == (2, 5)
+    assert (cached_tokens(usage), usage.output_tokens_details.reasoning_tokens) == (2, 5)
     assert (usage.output_tokens, usage.total_tokens) == (17, 20)
 
 
@@ -571,7 +614,12 @@ def test_responses_stream_helper(client: openai.OpenAI) -> None:
         "response.completed",
     ]
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == REPLY
-    assert [e.sequence_number for e in events] == list(range(len(events)))
+    numbers = [getattr(e, "sequence_number", None) for e in events]
+    if "sequence_number" in ResponseTextDeltaEvent.model_fields:
+        assert numbers == list(range(len(events)))
+    else:  # openai 1.66's events have no such field; its helper rebuilds these three kinds without the extra
+        rebuilt = {"response.output_text.delta", "response.output_text.done", "response.completed"}
+        assert numbers == [None if e.type in rebuilt else i for i, e in enumerate(events)]
     assert final.output_text == REPLY
     assert (final.usage.input_tokens, final.usage.output_tokens) == (2, 12)
 
@@ -590,6 +638,18 @@ def test_responses_tool_call(client: openai.OpenAI) -> None:
     [call] = reply.output
     assert call.type == "function_call" and call.call_id.startswith("call_")
     assert (call.name, json.loads(call.arguments)) == ("get_weather", WEATHER_ARGS)
+
+
+def test_responses_echo_function_tools_as_the_api_does(provider: FakeProvider) -> None:
+    tool = {"type": "function", **WEATHER_TOOL["function"]}
+    loose = {**tool, "name": "loose", "description": "as sent", "strict": False}
+    search = {"type": "web_search_preview"}
+    body = {"model": "m", "input": "x", "tools": [tool, loose, search]}
+    reply = httpx.post(provider.openai_base_url + "/responses", json=body).json()
+    Response.model_validate(reply)
+    closed = {**tool["parameters"], "required": ["city", "unit", "days"], "additionalProperties": False}
+    strict = {"type": "function", "description": None, "name": "get_weather", "parameters": closed, "strict": True}
+    assert reply["tools"] == [strict, {"type": "function", **loose}, search]  # strict mode unless opted out
 
 
 def test_responses_tool_call_stream_helper(client: openai.OpenAI) -> None:
@@ -661,9 +721,6 @@ PERSON = Person(
     born=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
 )
 JSON_REPLY = json.dumps({"text": REPLY}, separators=(",", ":"))
-needs_chat_parse = pytest.mark.skipif(
-    not hasattr(ChatCompletions, "parse"), reason="this openai SDK has chat parse/stream only under `beta`"
-)
 
 
 def fragments(text: str) -> int:
@@ -671,9 +728,8 @@ def fragments(text: str) -> int:
     return len(re.findall(r"\w+|\W+", text))
 
 
-@needs_chat_parse
 def test_chat_parse(provider: FakeProvider, client: openai.OpenAI) -> None:
-    reply = client.chat.completions.parse(model="m", messages=USER, response_format=Person)
+    reply = chat_helpers(client).parse(model="m", messages=USER, response_format=Person)
     [choice] = reply.choices
     assert (choice.message.parsed, choice.finish_reason) == (PERSON, "stop")
     assert reply.usage.completion_tokens == fragments(choice.message.content) == 67
@@ -681,9 +737,8 @@ def test_chat_parse(provider: FakeProvider, client: openai.OpenAI) -> None:
     assert sent["type"] == "json_schema" and "$defs" in sent["json_schema"]["schema"]
 
 
-@needs_chat_parse
 def test_chat_stream_helper_parses(client: openai.OpenAI) -> None:
-    with client.chat.completions.stream(
+    with chat_helpers(client).stream(
         model="m", messages=USER, response_format=Person, stream_options={"include_usage": True}
     ) as stream:
         # the first chunk carries the role and an empty content, as the live API's does
@@ -710,12 +765,11 @@ def test_responses_stream_helper_parses(client: openai.OpenAI) -> None:
     assert final.usage.output_tokens == len(deltas)
 
 
-@needs_chat_parse
 def test_async_structured_outputs() -> None:
     async def run(provider: FakeProvider) -> list[Any]:
         async with openai.AsyncOpenAI(base_url=provider.openai_base_url, api_key="t", max_retries=0) as sdk:
-            chat = await sdk.chat.completions.parse(model="m", messages=USER, response_format=Person)
-            async with sdk.chat.completions.stream(model="m", messages=USER, response_format=Person) as stream:
+            chat = await chat_helpers(sdk).parse(model="m", messages=USER, response_format=Person)
+            async with chat_helpers(sdk).stream(model="m", messages=USER, response_format=Person) as stream:
                 chat_streamed = await stream.get_final_completion()
             response = await sdk.responses.parse(model="m", input="x", text_format=Person)
             async with sdk.responses.stream(model="m", input="x", text_format=Person) as stream:
@@ -731,9 +785,8 @@ def test_async_structured_outputs() -> None:
         assert asyncio.run(run(fake)) == [PERSON] * 4
 
 
-@needs_chat_parse
 def test_recursive_schema_is_unrolled_once(client: openai.OpenAI) -> None:
-    node = client.chat.completions.parse(model="m", messages=USER, response_format=Node).choices[0].message.parsed
+    node = chat_helpers(client).parse(model="m", messages=USER, response_format=Node).choices[0].message.parsed
     leaf = Node(value=1, children=[], parent=None)
     assert node.children[0].children == [leaf] and node.children[0].parent == leaf
 
@@ -754,10 +807,9 @@ def test_json_schema_without_a_schema_answers_a_json_object(client: openai.OpenA
     assert reply.choices[0].message.content == JSON_REPLY
 
 
-@needs_chat_parse
 def test_structured_output_is_cut_by_max_tokens(client: openai.OpenAI) -> None:
     with pytest.raises(openai.LengthFinishReasonError):
-        client.chat.completions.parse(model="m", messages=USER, response_format=Person, max_completion_tokens=5)
+        chat_helpers(client).parse(model="m", messages=USER, response_format=Person, max_completion_tokens=5)
     schema = Person.model_json_schema()
     fmt = {"type": "json_schema", "json_schema": {"name": "p", "schema": schema}}
     reply = chat(client, response_format=fmt, max_tokens=5)
@@ -862,7 +914,11 @@ def test_error_status_maps_to_sdk_exception(
         chat(client, Behavior(status=status))
     assert err.value.status_code == status
     assert err.value.type == error_type and err.value.code == code
-    assert err.value.message.endswith(err.value.body["message"])
+    sent = err.value.response.json()
+    assert err.value.body == sent["error"]
+    # openai 3.38 words the message from the error's own; earlier releases append the whole body
+    detail = sent["error"]["message"] if OPENAI_VERSION >= (3, 38) else sent
+    assert err.value.message == f"Error code: {status} - {detail}"
     assert err.value.request_id.startswith("req_")
 
 
@@ -924,7 +980,7 @@ def test_latency_and_pacing_keep_the_content(client: openai.OpenAI) -> None:
 @pytest.mark.parametrize("n", [0, 1, 3, 14])
 def test_drop_after_chunks(client: openai.OpenAI, n: int) -> None:
     received = []
-    with pytest.raises(openai.APIConnectionError):
+    with raises_connection_drop(client):
         for chunk in chat(client, Behavior(drop_after_chunks=n), stream=True):
             received.append(chunk)
     assert len(received) == n  # 14 = every chunk: only the [DONE] terminator is missing
@@ -937,7 +993,7 @@ def test_drop_after_chunks_async() -> None:
                 model="m", input="x", stream=True, extra_headers=Behavior(drop_after_chunks=5).header()
             )
             count = 0
-            with pytest.raises(openai.APIConnectionError):
+            with raises_connection_drop(sdk):
                 async for _ in stream:
                     count += 1
             return count

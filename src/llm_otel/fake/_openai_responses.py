@@ -78,7 +78,7 @@ def _skeleton(body: dict[str, Any]) -> dict[str, Any]:
         "temperature": body.get("temperature", 1.0),
         "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
         "tool_choice": body.get("tool_choice", "auto"),
-        "tools": body.get("tools") or [],
+        "tools": [_echoed_tool(tool) for tool in body.get("tools") or []],
         "top_logprobs": body.get("top_logprobs", 0),
         "top_p": body.get("top_p", 1.0),
         "truncation": body.get("truncation", "disabled"),
@@ -86,6 +86,41 @@ def _skeleton(body: dict[str, Any]) -> dict[str, Any]:
         "user": body.get("user"),
         "metadata": body.get("metadata") or {},
     }
+
+
+def _echoed_tool(tool: object) -> object:
+    """A tool as the response echoes it; a function tool with every field, ``strict`` included.
+
+    A function tool that omits ``strict`` is in strict mode: the live API echoes ``strict: true``
+    and the schema normalized as its function-calling guide documents (every property required,
+    no additional properties). Other tools are echoed as sent.
+    """
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        return tool
+    strict, parameters = tool.get("strict"), tool.get("parameters")
+    if strict is None:
+        strict, parameters = True, _strict_schema(parameters)
+    fields = {"description": tool.get("description"), "name": tool.get("name"), "parameters": parameters}
+    return {"type": "function", **fields, "strict": strict}
+
+
+def _strict_schema(schema: object) -> object:
+    """``schema`` with each object schema closed and all its properties required."""
+    if not isinstance(schema, dict):
+        return schema
+    strict = dict(schema)
+    for key in ("properties", "$defs", "definitions"):
+        if isinstance(strict.get(key), dict):
+            strict[key] = {name: _strict_schema(sub) for name, sub in strict[key].items()}
+    for key in ("anyOf", "allOf", "prefixItems"):
+        if isinstance(strict.get(key), list):
+            strict[key] = [_strict_schema(sub) for sub in strict[key]]
+    if isinstance(strict.get("items"), dict):
+        strict["items"] = _strict_schema(strict["items"])
+    if strict.get("type") == "object":
+        strict["required"] = list(strict.get("properties") or {})
+        strict["additionalProperties"] = False
+    return strict
 
 
 def _response_usage(u: Usage) -> dict[str, Any]:

@@ -5,8 +5,7 @@ It knows no provider. Providers describe their SDK methods with ``Operation`` an
 """
 
 from ._instruments import Telemetry
-from ._record import Attributes, Outcome, error_type
-from ._stream import Accumulator
+from ._record import Accumulator, Attributes, Outcome, error_type
 from ._wrappers import Endpoint, Operation, async_wrapper, manager_wrapper, model_argument, sync_wrapper
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
+from typing import Any, Protocol
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
@@ -44,6 +45,16 @@ class Outcome:
         self.attributes: Attributes | None = None
 
 
+class Accumulator(Protocol):
+    """What a provider supplies per stream: folds chunks into an Outcome, cheaply."""
+
+    def add(self, chunk: Any) -> bool:
+        """Take one chunk; return True when the chunk must be hidden from the caller."""
+
+    def outcome(self) -> Outcome:
+        """What the chunks so far said (usage, finish reasons, ids)."""
+
+
 def error_type(exc: BaseException) -> str:
     """A low-cardinality ``error.type``: the exception's class, or the HTTP status for a generic one.
 
@@ -63,7 +74,19 @@ def error_type(exc: BaseException) -> str:
 class Invocation:
     """One instrumented call: its span, start time and metric attributes, finished exactly once."""
 
-    __slots__ = ("_flight", "_prev_chunk", "attrs", "done", "first_chunk", "operation", "span", "start", "telemetry")
+    __slots__ = (
+        "_flight",
+        "_prev_chunk",
+        "accumulator",
+        "attrs",
+        "done",
+        "first_chunk",
+        "operation",
+        "request_attributes",
+        "span",
+        "start",
+        "telemetry",
+    )
 
     def __init__(
         self,
@@ -89,20 +112,44 @@ class Invocation:
             f"{operation} {model}" if model else operation, kind=SpanKind.CLIENT, attributes=attrs
         )
         self._flight = telemetry.instruments.in_flight.enter(operation, provider, model or "")
+        # Set only when the span records; written with the response's in one call at the end.
+        self.request_attributes: Attributes | None = None
+        self.accumulator: Accumulator | None = None  # set when the result is a stream
         self.done = False
         self.first_chunk: float | None = None
         self._prev_chunk = 0.0
-        self.start = time.perf_counter()
+        self.start = perf_counter()
 
-    def chunk(self) -> None:
-        """Time one stream chunk: time to first chunk, then the gap between chunks."""
-        now = time.perf_counter()
-        if self.first_chunk is None:
-            self.first_chunk = now
-            self.telemetry.instruments.time_to_first_chunk.record(now - self.start, self.attrs)
-        else:
-            self.telemetry.instruments.time_per_chunk.record(now - self._prev_chunk, self.attrs)
-        self._prev_chunk = now
+    def chunk(self, chunk: Any) -> bool:
+        """Time one stream chunk and fold it into the accumulator; True hides it. Never raises.
+
+        The hot path of every stream: one histogram record, which the conventions ask for, and as
+        little else as possible.
+        """
+        try:
+            now = perf_counter()
+            previous = self._prev_chunk
+            self._prev_chunk = now
+            if previous:
+                self.telemetry.instruments.time_per_chunk.record(now - previous, self.attrs)
+            else:
+                self.first_chunk = now
+                self.telemetry.instruments.time_to_first_chunk.record(now - self.start, self.attrs)
+            return self.accumulator.add(chunk)  # type: ignore[union-attr]
+        except Exception as err:
+            internal_error("stream chunk", err)
+            return False
+
+    def finish_stream(self, exc: BaseException | None = None) -> None:
+        """End a stream's call with what its chunks said; later calls do nothing. Never raises."""
+        if self.done:
+            return
+        try:
+            outcome: Outcome | None = self.accumulator.outcome()  # type: ignore[union-attr]
+        except Exception as err:
+            internal_error("stream outcome", err)
+            outcome = None
+        self.finish(outcome, exc)
 
     def finish(self, outcome: Outcome | None, exc: BaseException | None = None) -> None:
         """End the span and record the metrics; later calls do nothing. Never raises."""
@@ -116,31 +163,37 @@ class Invocation:
             self.span.end()
 
     def _finish(self, outcome: Outcome | None, exc: BaseException | None) -> None:
-        duration = time.perf_counter() - self.start
+        duration = perf_counter() - self.start
         instruments = self.telemetry.instruments
         instruments.in_flight.leave(self._flight)
         attrs = self.attrs
-        span = self.span
-        recording = span.is_recording()
         if outcome is not None and outcome.response_model:
             attrs = {**attrs, n.RESPONSE_MODEL: outcome.response_model}
+        span = self.span
+        recording = span.is_recording()
+        # One set_attributes call for everything the span learnt after it started.
+        details = self.request_attributes if self.request_attributes is not None else {}
         if exc is not None:
             kind = error_type(exc)
             attrs = {**attrs, n.ERROR_TYPE: kind}
+            details[n.ERROR_TYPE] = kind
             if recording:
-                span.set_attribute(n.ERROR_TYPE, kind)
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
         instruments.duration(self.operation).record(duration, attrs)
         instruments.record_tokens(self.operation, attrs, outcome)
-        if recording and outcome is not None:
-            span.set_attributes(_response_attributes(outcome))
-        if recording and self.first_chunk is not None:
-            span.set_attribute(n.RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk - self.start)
+        if recording:
+            if outcome is not None:
+                _response_attributes(outcome, details)
+            if self.first_chunk is not None:
+                details[n.RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk - self.start
+            if details:
+                span.set_attributes(details)
         span.end()
 
 
-def _response_attributes(outcome: Outcome) -> Attributes:
-    attrs: Attributes = {} if outcome.attributes is None else dict(outcome.attributes)
+def _response_attributes(outcome: Outcome, attrs: Attributes) -> None:
+    if outcome.attributes:
+        attrs.update(outcome.attributes)
     for key, value in (
         (n.RESPONSE_MODEL, outcome.response_model),
         (n.RESPONSE_ID, outcome.response_id),
@@ -154,4 +207,3 @@ def _response_attributes(outcome: Outcome) -> Attributes:
             attrs[key] = value
     if outcome.finish_reasons:
         attrs[n.RESPONSE_FINISH_REASONS] = outcome.finish_reasons
-    return attrs

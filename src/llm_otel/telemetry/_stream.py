@@ -11,24 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Any
 
 import wrapt
 
-from llm_otel._log import internal_error
-
-from ._record import Invocation, Outcome
-
-
-class Accumulator(Protocol):
-    """What a provider supplies per stream: folds chunks into an Outcome, cheaply."""
-
-    def add(self, chunk: Any) -> bool:
-        """Take one chunk; return True when the chunk must be hidden from the caller."""
-
-    def outcome(self) -> Outcome:
-        """What the chunks so far said (usage, finish reasons, ids)."""
-
+from ._record import Invocation
 
 # Streams opened while a stream manager (e.g. ``chat.completions.stream()``) enters, so that its
 # exit can end their spans: the SDK's helper closes the HTTP response, not the stream we proxy.
@@ -36,33 +23,16 @@ _opened: ContextVar[list[_StreamBase] | None] = ContextVar("llm_otel_opened_stre
 
 
 class _StreamBase(wrapt.BaseObjectProxy[Any]):
-    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: Accumulator) -> None:
+    def __init__(self, wrapped: Any, invocation: Invocation) -> None:
         super().__init__(wrapped)
         self._self_invocation = invocation
-        self._self_accumulator = accumulator
         self._self_iterator: Any = None
         opened = _opened.get()
         if opened is not None:
             opened.append(self)
 
-    def _self_take(self, chunk: Any) -> bool:
-        try:
-            self._self_invocation.chunk()
-            return self._self_accumulator.add(chunk)
-        except Exception as err:
-            internal_error("stream chunk", err)
-            return False
-
     def _self_end(self, exc: BaseException | None = None) -> None:
-        invocation = self._self_invocation
-        if invocation.done:
-            return
-        try:
-            outcome: Outcome | None = self._self_accumulator.outcome()
-        except Exception as err:
-            internal_error("stream outcome", err)
-            outcome = None
-        invocation.finish(outcome, exc)
+        self._self_invocation.finish_stream(exc)
 
     def __del__(self) -> None:
         # An abandoned stream: end its span rather than leak it.
@@ -94,7 +64,7 @@ class SyncStream(_StreamBase):
             except BaseException as exc:
                 self._self_end(exc)
                 raise
-            if not self._self_take(chunk):
+            if not self._self_invocation.chunk(chunk):
                 return chunk
 
     def __enter__(self) -> Any:
@@ -133,7 +103,7 @@ class AsyncStream(_StreamBase):
             except BaseException as exc:
                 self._self_end(exc)
                 raise
-            if not self._self_take(chunk):
+            if not self._self_invocation.chunk(chunk):
                 return chunk
 
     async def __aenter__(self) -> Any:

@@ -18,8 +18,8 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from llm_otel._log import internal_error
 
 from ._instruments import Telemetry
-from ._record import Attributes, Invocation, Outcome
-from ._stream import Accumulator, AsyncManager, AsyncStream, SyncManager, SyncStream
+from ._record import Accumulator, Attributes, Invocation, Outcome
+from ._stream import AsyncManager, AsyncStream, SyncManager, SyncStream
 
 
 class Endpoint(NamedTuple):
@@ -70,9 +70,8 @@ def _begin(
         return None
     injected = False
     try:
-        span = invocation.span
-        if span.is_recording():
-            span.set_attributes(op.request(kwargs))
+        if invocation.span.is_recording():
+            invocation.request_attributes = op.request(kwargs)
         if op.prepare is not None:
             injected = op.prepare(kwargs)
     except Exception as err:
@@ -84,7 +83,8 @@ def _settle(op: Operation, invocation: Invocation, result: Any, injected: bool, 
     try:
         accumulator = op.stream(result, injected)
         if accumulator is not None:
-            return (AsyncStream if is_async else SyncStream)(result, invocation, accumulator)
+            invocation.accumulator = accumulator
+            return (AsyncStream if is_async else SyncStream)(result, invocation)
         outcome = op.response(result, invocation.span.is_recording())
     except Exception as err:
         internal_error("response", err)

@@ -33,9 +33,15 @@ STREAM_USAGE_ENV = "LLM_OTEL_OPENAI_STREAM_USAGE"
 _endpoints = EndpointCache("openai")
 
 
+_azure_types: dict[type, bool] = {}
+
+
 def _endpoint(resource: Any) -> Endpoint:
     client = resource._client
-    azure = any(cls.__name__ == "BaseAzureClient" for cls in type(client).__mro__)
+    kind = type(client)
+    azure = _azure_types.get(kind)
+    if azure is None:
+        azure = _azure_types[kind] = any(cls.__name__ == "BaseAzureClient" for cls in kind.__mro__)
     return _endpoints.lookup(client.base_url, "azure.ai.openai" if azure else None)
 
 

@@ -116,11 +116,15 @@ def request_reader(readers: tuple[Reader, ...]) -> Callable[[Mapping[str, Any]],
 # --- responses ----------------------------------------------------------------------------------
 
 
+_RAW_RESPONSES = frozenset({"LegacyAPIResponse", "APIResponse", "AsyncAPIResponse"})
+
+
 def _parsed(result: Any) -> Any:
     """The model object behind a raw response (``with_raw_response``), without consuming a stream."""
-    if not hasattr(result, "http_response") or not callable(getattr(result, "parse", None)):
+    name = type(result).__name__
+    if name not in _RAW_RESPONSES:
         return result
-    if type(result).__name__ != "LegacyAPIResponse":
+    if name != "LegacyAPIResponse":
         return None  # with_streaming_response: the body is the caller's to read
     content_type = result.http_response.headers.get("content-type", "")
     if "text/event-stream" in content_type:
@@ -139,12 +143,12 @@ def _usage(outcome: Outcome, usage: Any) -> None:
     if usage is None:
         return
     # Chat/completions name them prompt/completion; the Responses API input/output.
-    outcome.input_tokens = _integer(_field(usage, "prompt_tokens"))
+    outcome.input_tokens = _integer(getattr(usage, "prompt_tokens", None))
     if outcome.input_tokens is None:
-        outcome.input_tokens = _integer(_field(usage, "input_tokens"))
-    outcome.output_tokens = _integer(_field(usage, "completion_tokens"))
+        outcome.input_tokens = _integer(getattr(usage, "input_tokens", None))
+    outcome.output_tokens = _integer(getattr(usage, "completion_tokens", None))
     if outcome.output_tokens is None:
-        outcome.output_tokens = _integer(_field(usage, "output_tokens"))
+        outcome.output_tokens = _integer(getattr(usage, "output_tokens", None))
     details = _field(usage, "prompt_tokens_details") or _field(usage, "input_tokens_details")
     outcome.cache_read_tokens = _integer(_field(details, "cached_tokens"))
     outcome.cache_creation_tokens = _integer(_field(details, "cache_write_tokens"))
