@@ -167,15 +167,7 @@ def _details(outcome: Outcome, result: Any) -> None:
     outcome.attributes = attrs
 
 
-def _finish_reasons(choices: Any) -> list[str] | None:
-    if not isinstance(choices, list):
-        return None
-    reasons = [getattr(choice, "finish_reason", None) for choice in choices]
-    return [reason for reason in reasons if isinstance(reason, str)] or None
-
-
-def read_completion(result: Any, recording: bool) -> Outcome:
-    """A chat completion, a legacy completion or an embeddings response."""
+def _read(result: Any, recording: bool, finish_reasons: Callable[[Any], list[str] | None]) -> Outcome:
     outcome = Outcome()
     result = _parsed(result)
     if result is None:
@@ -184,9 +176,22 @@ def read_completion(result: Any, recording: bool) -> Outcome:
     _usage(outcome, getattr(result, "usage", None))
     if recording:
         outcome.response_id = _string(getattr(result, "id", None))
-        outcome.finish_reasons = _finish_reasons(getattr(result, "choices", None))
+        outcome.finish_reasons = finish_reasons(result)
         _details(outcome, result)
     return outcome
+
+
+def _choice_finish_reasons(result: Any) -> list[str] | None:
+    choices = getattr(result, "choices", None)
+    if not isinstance(choices, list):
+        return None
+    reasons = [getattr(choice, "finish_reason", None) for choice in choices]
+    return [reason for reason in reasons if isinstance(reason, str)] or None
+
+
+def read_completion(result: Any, recording: bool) -> Outcome:
+    """A chat completion, a legacy completion or an embeddings response."""
+    return _read(result, recording, _choice_finish_reasons)
 
 
 # Responses API status -> finish reason, in the chat vocabulary the conventions use.
@@ -207,17 +212,7 @@ def _response_finish_reason(response: Any) -> list[str] | None:
 
 def read_response(result: Any, recording: bool) -> Outcome:
     """A Responses API ``Response``."""
-    outcome = Outcome()
-    result = _parsed(result)
-    if result is None:
-        return outcome
-    outcome.response_model = _string(getattr(result, "model", None))
-    _usage(outcome, getattr(result, "usage", None))
-    if recording:
-        outcome.response_id = _string(getattr(result, "id", None))
-        outcome.finish_reasons = _response_finish_reason(result)
-        _details(outcome, result)
-    return outcome
+    return _read(result, recording, _response_finish_reason)
 
 
 # --- streams ------------------------------------------------------------------------------------
