@@ -235,7 +235,7 @@ class ChunkAccumulator:
         if usage is not None:
             self.usage = usage
         choices = getattr(chunk, "choices", None)
-        if choices:
+        if choices and isinstance(choices, list):
             for choice in choices:
                 reason = getattr(choice, "finish_reason", None)
                 if reason is not None:
