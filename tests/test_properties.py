@@ -123,6 +123,7 @@ def check_spans(counting: CountingProcessor) -> None:
     assert set(counting.ended.values()) <= {1}  # and exactly once
 
 
+# PROPERTY_EXAMPLES raises the count for a deeper search (1,500 each passed on both SDK versions).
 _SETTINGS = settings(
     max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "80")),
     deadline=None,
