@@ -147,6 +147,12 @@ class Api:
         return await self.call("chat.completions.create", **kwargs)
 
 
+def http_module() -> Any:
+    """The HTTP library this openai release speaks through (httpx2 for 3.x, httpx before)."""
+    url_type = type(openai.OpenAI(api_key="k").base_url)
+    return __import__(url_type.__module__.partition(".")[0])
+
+
 def chat_helpers(client: Any) -> Any:
     """Where ``parse``/``stream`` live: ``chat.completions`` today, ``beta.chat.completions`` in openai 1.x."""
     completions = client.chat.completions

@@ -10,16 +10,10 @@ import openai
 import pytest
 from opentelemetry import trace
 
-from conftest import MESSAGES, MODEL, Recorded
+from conftest import MESSAGES, MODEL, Recorded, http_module
 from llm_otel.fake import FakeProvider
 
 pytestmark = pytest.mark.anyio
-
-
-def _http_module() -> Any:
-    """The HTTP library this openai release speaks through (httpx2 for 3.x, httpx before)."""
-    url_type = type(openai.OpenAI(api_key="k").base_url)
-    return __import__(url_type.__module__.partition(".")[0])
 
 
 def _traced_transport(base: type, tracer: trace.Tracer) -> Any:
@@ -38,7 +32,7 @@ def _traced_transport(base: type, tracer: trace.Tracer) -> Any:
 
 
 def test_transport_span_is_a_child_of_the_llm_span(fake: FakeProvider, otel: Recorded) -> None:
-    http = _http_module()
+    http = http_module()
     tracer = otel.tracer_provider.get_tracer("test")
     client = openai.OpenAI(
         base_url=fake.openai_base_url,
@@ -56,7 +50,7 @@ def test_transport_span_is_a_child_of_the_llm_span(fake: FakeProvider, otel: Rec
 
 
 async def test_async_transport_span_is_a_child_of_the_llm_span(fake: FakeProvider, otel: Recorded) -> None:
-    http = _http_module()
+    http = http_module()
     tracer = otel.tracer_provider.get_tracer("test")
     client = openai.AsyncOpenAI(
         base_url=fake.openai_base_url,

@@ -20,11 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
-from conftest import MESSAGES, MODEL, Recorded, make_recorded
+from conftest import MESSAGES, MODEL, Recorded, http_module, make_recorded
 from llm_otel.providers.openai import OpenAIInstrumentor
-from test_context import _http_module
 
-http = _http_module()
+http = http_module()
 
 scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=8)
 json_values = st.recursive(

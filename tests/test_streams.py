@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable
 
 import openai
 import pytest
 from opentelemetry.trace import StatusCode
 
-from conftest import MESSAGES, MODEL, Api, Recorded, chat_helpers, drain, first, maybe_await
+from conftest import MESSAGES, MODEL, Api, Recorded, chat_helpers, drain, first, http_module, maybe_await
 from llm_otel.fake import Behavior, FakeProvider
 
 pytestmark = pytest.mark.anyio
@@ -150,3 +151,28 @@ async def test_usage_injection_from_environment(
     chunks = await drain(await open_stream(api))
     assert all(chunk.choices for chunk in chunks)
     assert (recorded.span().attributes or {})["gen_ai.usage.output_tokens"] == 12
+
+
+def test_groq_stream_usage_extension_is_read(otel: Recorded) -> None:
+    """Groq puts a stream's usage under ``x_groq`` in the final chunk, not in ``usage``."""
+    http = http_module()
+    head = {"id": "chatcmpl-g", "object": "chat.completion.chunk", "created": 1, "model": "llama-3.3-70b-versatile"}
+    events = [
+        {**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}]},
+        {
+            **head,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            "x_groq": {"id": "req_1", "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}},
+        },
+    ]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    transport = http.MockTransport(
+        lambda request: http.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
+    )
+    client = openai.OpenAI(
+        base_url="https://api.groq.com/openai/v1", api_key="k", http_client=http.Client(transport=transport)
+    )
+    list(client.chat.completions.create(model="llama-3.3-70b-versatile", messages=MESSAGES, stream=True))
+    attrs = dict(otel.span().attributes or {})
+    assert attrs["gen_ai.provider.name"] == "groq"
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (9, 2)

@@ -8,6 +8,7 @@ one attribute, not the call's telemetry.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from llm_otel.telemetry import Attributes, Outcome
@@ -252,7 +253,13 @@ class ChunkAccumulator:
             outcome.response_model = _string(getattr(last, "model", None))
             outcome.response_id = _string(getattr(last, "id", None))
             _details(outcome, last)
-        _usage(outcome, self.usage)
+        usage = self.usage
+        if usage is None and last is not None:
+            # Groq reports a stream's usage in its own extension of the final chunk.
+            usage = _field(_field(last, "x_groq"), "usage")
+            if isinstance(usage, Mapping):
+                usage = SimpleNamespace(**usage)
+        _usage(outcome, usage)
         reasons = [reason for reason in self.reasons.values() if isinstance(reason, str)]
         outcome.finish_reasons = reasons or None
         return outcome
