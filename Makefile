@@ -25,6 +25,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy --strict src
 
 test: lint $(OLDEST)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
