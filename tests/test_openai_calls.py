@@ -53,8 +53,6 @@ async def test_chat_create_span_has_exact_attributes(api: Api, otel: Recorded, f
         "gen_ai.response.finish_reasons": ("stop", "stop"),
         "gen_ai.usage.input_tokens": 6,
         "gen_ai.usage.output_tokens": 24,
-        "gen_ai.usage.cache_read.input_tokens": 0,
-        "gen_ai.usage.reasoning.output_tokens": 0,
         "openai.response.system_fingerprint": FINGERPRINT,
         "openai.response.service_tier": "default",
     }
@@ -161,7 +159,6 @@ async def test_responses_create(api: Api, otel: Recorded, fake: FakeProvider) ->
         "openai.response.service_tier": "default",
     }
     expected["gen_ai.usage.cache_read.input_tokens"] = 1
-    expected["gen_ai.usage.cache_creation.input_tokens"] = 0
     assert dict(span.attributes or {}) == expected
 
 

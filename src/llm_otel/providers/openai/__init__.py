@@ -42,7 +42,9 @@ def _endpoint(resource: Any) -> Endpoint:
     azure = _azure_types.get(kind)
     if azure is None:
         azure = _azure_types[kind] = any(cls.__name__ == "BaseAzureClient" for cls in kind.__mro__)
-    return _endpoints.lookup(client.base_url, "azure.ai.openai" if azure else None)
+    # The ``base_url`` property does work on every read in openai 3.x; the attribute behind it does not.
+    url = getattr(client, "_base_url", None) or client.base_url
+    return _endpoints.lookup(url, "azure.ai.openai" if azure else None)
 
 
 def _inject_usage(kwargs: dict[str, Any]) -> bool:

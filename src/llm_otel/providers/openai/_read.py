@@ -135,7 +135,7 @@ def _parsed(result: Any) -> Any:
 
 def _field(value: Any, name: str) -> Any:
     """A model's field, or a dict's key: older SDKs keep fields they do not know as plain dicts."""
-    if isinstance(value, Mapping):
+    if type(value) is dict:  # not isinstance(Mapping): this runs several times per call
         return value.get(name)
     return getattr(value, name, None)
 
@@ -150,11 +150,13 @@ def _usage(outcome: Outcome, usage: Any) -> None:
     outcome.output_tokens = _integer(getattr(usage, "completion_tokens", None))
     if outcome.output_tokens is None:
         outcome.output_tokens = _integer(getattr(usage, "output_tokens", None))
+    # The breakdowns are kept only when non-zero: OpenAI reports zeros on every call, and each span
+    # attribute costs as much to record as the rest of our per-call work.
     details = _field(usage, "prompt_tokens_details") or _field(usage, "input_tokens_details")
-    outcome.cache_read_tokens = _integer(_field(details, "cached_tokens"))
-    outcome.cache_creation_tokens = _integer(_field(details, "cache_write_tokens"))
+    outcome.cache_read_tokens = _integer(_field(details, "cached_tokens")) or None
+    outcome.cache_creation_tokens = _integer(_field(details, "cache_write_tokens")) or None
     details = _field(usage, "completion_tokens_details") or _field(usage, "output_tokens_details")
-    outcome.reasoning_tokens = _integer(_field(details, "reasoning_tokens"))
+    outcome.reasoning_tokens = _integer(_field(details, "reasoning_tokens")) or None
 
 
 def _details(outcome: Outcome, result: Any) -> None:
