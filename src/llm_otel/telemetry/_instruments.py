@@ -73,10 +73,10 @@ class Instruments:
     """The metric instruments of one MeterProvider, in the naming chosen by ``_names``."""
 
     __slots__ = (
-        "_durations",
-        "_durations_default",
+        "_duration",
+        "_embeddings_duration",
+        "_embeddings_input_tokens",
         "_input_tokens",
-        "_input_tokens_default",
         "_output_tokens",
         "_usage",
         "in_flight",
@@ -99,8 +99,8 @@ class Instruments:
             if n.CLIENT_EMBEDDINGS_DURATION != n.CLIENT_OPERATION_DURATION
             else duration
         )
-        self._durations = {n.OP_EMBEDDINGS: embeddings}
-        self._durations_default = duration
+        self._duration = duration
+        self._embeddings_duration = embeddings
         self.time_to_first_chunk = histogram(
             n.CLIENT_TIME_TO_FIRST_CHUNK,
             "s",
@@ -115,15 +115,10 @@ class Instruments:
         )
         tokens = "{token}"
         if n.EXPERIMENTAL:
-            self._input_tokens = {
-                n.OP_EMBEDDINGS: histogram(
-                    n.CLIENT_EMBEDDINGS_INPUT_TOKENS,
-                    tokens,
-                    "Input tokens per embeddings call.",
-                    n.TOKEN_BUCKETS,
-                )
-            }
-            self._input_tokens_default = histogram(
+            self._embeddings_input_tokens = histogram(
+                n.CLIENT_EMBEDDINGS_INPUT_TOKENS, tokens, "Input tokens per embeddings call.", n.TOKEN_BUCKETS
+            )
+            self._input_tokens = histogram(
                 n.CLIENT_INPUT_TOKENS, tokens, "Input tokens per inference call.", n.TOKEN_BUCKETS
             )
             self._output_tokens = histogram(
@@ -140,7 +135,7 @@ class Instruments:
         self.in_flight = InFlight(meter)
 
     def duration(self, operation: str) -> Histogram:
-        return self._durations.get(operation, self._durations_default)
+        return self._embeddings_duration if operation == n.OP_EMBEDDINGS else self._duration
 
     def record_tokens(self, operation: str, attrs: Attributes, outcome: Outcome | None) -> None:
         """Token metrics of one finished call; ``attrs`` carries error.type when it failed."""
@@ -153,8 +148,9 @@ class Instruments:
                 self.token_usage.record(output_tokens, {**attrs, n.TOKEN_TYPE: n.TOKEN_OUTPUT})
             return
         # Experimental: every call is counted, with 0 (modality unknown) where no usage arrived.
-        self._input_tokens.get(operation, self._input_tokens_default).record(input_tokens or 0, attrs)
-        if operation != n.OP_EMBEDDINGS:
+        embeddings = operation == n.OP_EMBEDDINGS
+        (self._embeddings_input_tokens if embeddings else self._input_tokens).record(input_tokens or 0, attrs)
+        if not embeddings:
             self._output_tokens.record(output_tokens or 0, attrs)
         if outcome is None or input_tokens is None:
             self._usage[0][1].add(0, {**attrs, n.TOKEN_MODALITY: n.MODALITY_UNKNOWN})
