@@ -11,12 +11,15 @@ import inspect
 import pkgutil
 import re
 from collections.abc import Iterator
+from typing import Any
 
+import anthropic
 import openai
 import pytest
 import wrapt
 from openai._resource import AsyncAPIResource, SyncAPIResource
 
+from llm_otel.providers.anthropic import AnthropicInstrumentor
 from llm_otel.providers.openai import OpenAIInstrumentor
 
 # Method names that can start model work: create/parse/stream and their poll/run/stream variants.
@@ -60,14 +63,16 @@ NOT_INSTRUMENTED = {
 }
 
 
-def inference_like_methods() -> Iterator[tuple[str, type, str]]:
-    for info in pkgutil.walk_packages(openai.resources.__path__, "openai.resources."):
+def inference_like_methods(
+    package: Any = openai.resources, bases: tuple[type, ...] = (SyncAPIResource, AsyncAPIResource)
+) -> Iterator[tuple[str, type, str]]:
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
         module = importlib.import_module(info.name)
         for name, cls in vars(module).items():
             # type(...) rather than isinstance: lazy proxies (openai's numpy proxy) load on __class__.
             if not (issubclass(type(cls), type) and cls.__module__ == module.__name__):
                 continue
-            if not issubclass(cls, (SyncAPIResource, AsyncAPIResource)):
+            if not issubclass(cls, bases):
                 continue
             for method, value in vars(cls).items():
                 if not isinstance(value, wrapt.FunctionWrapper) and not inspect.isfunction(value):
@@ -76,8 +81,8 @@ def inference_like_methods() -> Iterator[tuple[str, type, str]]:
                     yield f"{module.__name__}.{name}.{method}", cls, method
 
 
-def excuse(path: str) -> str | None:
-    return next((why for prefix, why in NOT_INSTRUMENTED.items() if path.startswith(prefix)), None)
+def excuse(path: str, excuses: dict[str, str] = NOT_INSTRUMENTED) -> str | None:
+    return next((why for prefix, why in excuses.items() if path.startswith(prefix)), None)
 
 
 @pytest.fixture
@@ -116,4 +121,64 @@ def test_the_main_surfaces_are_wrapped(instrumented: None) -> None:
         "AsyncEmbeddings.create",
         "Responses.create",
         "AsyncResponses.create",
+    }
+
+
+# --- anthropic ------------------------------------------------------------------------------------
+
+ANTHROPIC_NOT_INSTRUMENTED = {
+    "anthropic.resources.messages.batches.": "batch jobs run later, offline; their requests are not live calls",
+    "anthropic.resources.beta.messages.batches.": "batch jobs run later, offline",
+    "anthropic.resources.completions.": "legacy Text Completions API (0.x only, superseded by Messages)",
+    "anthropic.resources.beta.agents.": "managed agent configuration",
+    "anthropic.resources.beta.sessions.": "managed agent sessions: their model calls run server-side",
+    "anthropic.resources.beta.deployments.": "managed agent deployments, run server-side",
+    "anthropic.resources.beta.dreams.": "managed agent background jobs, run server-side",
+    "anthropic.resources.beta.environments.": "agent environment management",
+    "anthropic.resources.beta.memory_stores.": "memory storage, not generation",
+    "anthropic.resources.beta.organization.": "organisation administration",
+    "anthropic.resources.organization.": "organisation administration",
+    "anthropic.resources.beta.skills.": "skill registry management",
+    "anthropic.resources.skills.": "skill registry management",
+    "anthropic.resources.beta.tunnels.": "network tunnel management",
+    "anthropic.resources.beta.user_profiles.": "user profile management",
+    "anthropic.resources.user_profiles.": "user profile management",
+    "anthropic.resources.beta.vaults.": "credential vaults",
+    "anthropic.resources.beta.webhooks.": "webhook payload parsing",
+}
+
+
+def anthropic_methods() -> Iterator[tuple[str, type, str]]:
+    from anthropic._resource import AsyncAPIResource as AsyncResource
+    from anthropic._resource import SyncAPIResource as SyncResource
+
+    return inference_like_methods(anthropic.resources, (SyncResource, AsyncResource))
+
+
+@pytest.fixture
+def anthropic_instrumented() -> Iterator[None]:
+    AnthropicInstrumentor().instrument()
+    yield
+    AnthropicInstrumentor().uninstrument()
+
+
+def test_every_anthropic_inference_method_is_wrapped_or_excused(anthropic_instrumented: None) -> None:
+    unaccounted = [
+        path
+        for path, cls, method in anthropic_methods()
+        if not isinstance(vars(cls)[method], wrapt.FunctionWrapper) and excuse(path, ANTHROPIC_NOT_INSTRUMENTED) is None
+    ]
+    assert unaccounted == [], "wrap these or add them to ANTHROPIC_NOT_INSTRUMENTED with a reason"
+
+
+def test_excused_anthropic_methods_are_not_wrapped(anthropic_instrumented: None) -> None:
+    wrapped = {
+        path for path, cls, method in anthropic_methods() if isinstance(vars(cls)[method], wrapt.FunctionWrapper)
+    }
+    assert [path for path in wrapped if excuse(path, ANTHROPIC_NOT_INSTRUMENTED)] == []
+    assert {p.rsplit(".", 2)[-2] + "." + p.rsplit(".", 1)[-1] for p in wrapped} >= {
+        "Messages.create",
+        "AsyncMessages.create",
+        "Messages.stream",
+        "AsyncMessages.stream",
     }

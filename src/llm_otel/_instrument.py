@@ -8,9 +8,10 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from .providers._base import ProviderInstrumentor
+from .providers.anthropic import AnthropicInstrumentor
 from .providers.openai import OpenAIInstrumentor
 
-_INSTRUMENTORS: tuple[type[ProviderInstrumentor], ...] = (OpenAIInstrumentor,)
+_INSTRUMENTORS: tuple[type[ProviderInstrumentor], ...] = (OpenAIInstrumentor, AnthropicInstrumentor)
 
 
 def instrument(

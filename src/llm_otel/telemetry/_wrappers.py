@@ -9,11 +9,13 @@ results and exceptions reach the caller unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import Token
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import wrapt
 from opentelemetry import context, trace
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
 
 from llm_otel._log import internal_error
 
@@ -44,6 +46,9 @@ class Operation:
     ``response`` reads a non-stream result (``recording`` says whether span-only details are
     wanted); ``stream`` returns an accumulator when the result is a stream, else None;
     ``prepare``, when set, may edit the call's keyword arguments and says whether it did.
+    ``entered``, when set, marks a method returning a stream manager that sends its request only
+    when entered: the call is timed from entry, and the SDK stream kept in this attribute of the
+    entered object is proxied (see ``entered_wrapper``).
     """
 
     name: str
@@ -53,6 +58,7 @@ class Operation:
     stream: Callable[[Any, bool], Accumulator | None]
     model: Callable[[Mapping[str, Any]], str | None] = model_argument
     prepare: Callable[[dict[str, Any]], bool] | None = None
+    entered: str | None = None
 
 
 def _begin(
@@ -107,8 +113,109 @@ def manager_wrapper(is_async: bool) -> Callable[..., Any]:
     return manage
 
 
+class _EnteredManager(wrapt.BaseObjectProxy[Any]):
+    """A stream manager whose request runs on entry: the call starts there, its stream is proxied."""
+
+    def __init__(self, wrapped: Any, telemetry: Telemetry, op: Operation, instance: Any, kwargs: Any) -> None:
+        super().__init__(wrapped)
+        self._self_call = (telemetry, op, instance, kwargs)
+        self._self_stream: SyncStream | AsyncStream | None = None
+
+    def _self_begin(self) -> tuple[Invocation, Token[Context]] | None:
+        telemetry, op, instance, kwargs = self._self_call
+        begun = _begin(telemetry, op, instance, kwargs)
+        if begun is None:
+            return None
+        return begun[0], context.attach(trace.set_span_in_context(begun[0].span))
+
+    def _self_entered(self, invocation: Invocation, entered: Any, is_async: bool) -> None:
+        op = self._self_call[1]
+        try:
+            attribute: str = op.entered  # type: ignore[assignment]
+            stream = getattr(entered, attribute)
+            accumulator = op.stream(stream, False)
+            if accumulator is None:
+                invocation.finish(None)
+                return
+            invocation.accumulator = accumulator
+            # The entered object reads its events from this attribute lazily, so every helper
+            # (iteration, text streams, final-message getters) now goes through the proxy.
+            self._self_stream = (AsyncStream if is_async else SyncStream)(stream, invocation)
+            setattr(entered, attribute, self._self_stream)
+        except Exception as err:
+            internal_error("response", err)
+            invocation.finish(None)
+
+    def _self_exited(self) -> None:
+        # The SDK's manager closes the HTTP response, not necessarily the stream we proxy.
+        if self._self_stream is not None:
+            self._self_stream._self_end()
+
+
+class _SyncEnteredManager(_EnteredManager):
+    def __enter__(self) -> Any:
+        begun = self._self_begin()
+        if begun is None:
+            return self.__wrapped__.__enter__()
+        invocation, token = begun
+        try:
+            entered = self.__wrapped__.__enter__()
+        except BaseException as exc:
+            invocation.finish(None, exc)
+            raise
+        finally:
+            context.detach(token)
+        self._self_entered(invocation, entered, is_async=False)
+        return entered
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_exited()
+
+
+class _AsyncEnteredManager(_EnteredManager):
+    async def __aenter__(self) -> Any:
+        begun = self._self_begin()
+        if begun is None:
+            return await self.__wrapped__.__aenter__()
+        invocation, token = begun
+        try:
+            entered = await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            invocation.finish(None, exc)
+            raise
+        finally:
+            context.detach(token)
+        self._self_entered(invocation, entered, is_async=True)
+        return entered
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_exited()
+
+
+def entered_wrapper(telemetry: Telemetry, op: Operation) -> Callable[..., Any]:
+    """A wrapt wrapper for a method returning a manager that sends its request when entered.
+
+    Nothing is recorded for a manager that is never entered: no request was made.
+    """
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        manager = wrapped(*args, **kwargs)
+        proxy = _AsyncEnteredManager if hasattr(manager, "__aenter__") else _SyncEnteredManager
+        return proxy(manager, telemetry, op, instance, kwargs)
+
+    return wrapper
+
+
 def sync_wrapper(telemetry: Telemetry, op: Operation) -> Callable[..., Any]:
-    """A wrapt wrapper for a synchronous SDK method."""
+    """A wrapt wrapper for a synchronous SDK method (or, with ``op.entered``, see ``entered_wrapper``)."""
+    if op.entered is not None:
+        return entered_wrapper(telemetry, op)
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         begun = _begin(telemetry, op, instance, kwargs)

@@ -12,6 +12,7 @@ from typing import Any
 
 from llm_otel.providers._base import Patch, ProviderInstrumentor
 from llm_otel.providers._endpoint import EndpointCache
+from llm_otel.providers._read import request_reader
 from llm_otel.telemetry import Accumulator, Endpoint, Operation
 from llm_otel.telemetry import _names as n
 
@@ -23,7 +24,6 @@ from ._read import (
     ResponseEventAccumulator,
     read_completion,
     read_response,
-    request_reader,
 )
 
 __all__ = ["OpenAIInstrumentor"]

@@ -11,36 +11,17 @@ from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any
 
+from llm_otel.providers._read import Reader, field, integer, number, parsed, string, strings
 from llm_otel.telemetry import Attributes, Outcome
 from llm_otel.telemetry import _names as n
 
 
-def _number(value: Any) -> float | int | None:
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _strings(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)) and value and all(isinstance(item, str) for item in value):
-        return list(value)
-    return None
-
-
 def _service_tier(value: Any) -> str | None:
-    return None if value == "auto" else _string(value)  # "auto" is the default, not a choice
+    return None if value == "auto" else string(value)  # "auto" is the default, not a choice
 
 
 def _choice_count(value: Any) -> int | None:
-    count = _integer(value)
+    count = integer(value)
     return count if count is not None and count != 1 else None
 
 
@@ -63,108 +44,66 @@ def _text_format(value: Any) -> str | None:
 def _conversation(value: Any) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("id")
-    return _string(value)
+    return string(value)
 
-
-Reader = tuple[str, str, Callable[[Any], Any]]
 
 _SAMPLING: tuple[Reader, ...] = (
-    ("temperature", n.REQUEST_TEMPERATURE, _number),
-    ("top_p", n.REQUEST_TOP_P, _number),
+    ("temperature", n.REQUEST_TEMPERATURE, number),
+    ("top_p", n.REQUEST_TOP_P, number),
     ("service_tier", n.OPENAI_REQUEST_SERVICE_TIER, _service_tier),
 )
 CHAT_REQUEST: tuple[Reader, ...] = (
     *_SAMPLING,
-    ("max_tokens", n.REQUEST_MAX_TOKENS, _integer),
-    ("max_completion_tokens", n.REQUEST_MAX_TOKENS, _integer),  # wins over the older name
-    ("frequency_penalty", n.REQUEST_FREQUENCY_PENALTY, _number),
-    ("presence_penalty", n.REQUEST_PRESENCE_PENALTY, _number),
-    ("stop", n.REQUEST_STOP_SEQUENCES, _strings),
-    ("seed", n.REQUEST_SEED, _integer),
+    ("max_tokens", n.REQUEST_MAX_TOKENS, integer),
+    ("max_completion_tokens", n.REQUEST_MAX_TOKENS, integer),  # wins over the older name
+    ("frequency_penalty", n.REQUEST_FREQUENCY_PENALTY, number),
+    ("presence_penalty", n.REQUEST_PRESENCE_PENALTY, number),
+    ("stop", n.REQUEST_STOP_SEQUENCES, strings),
+    ("seed", n.REQUEST_SEED, integer),
     ("n", n.REQUEST_CHOICE_COUNT, _choice_count),
     ("response_format", n.OUTPUT_TYPE, _output_type),
 )
 RESPONSES_REQUEST: tuple[Reader, ...] = (
     *_SAMPLING,
-    ("max_output_tokens", n.REQUEST_MAX_TOKENS, _integer),
+    ("max_output_tokens", n.REQUEST_MAX_TOKENS, integer),
     ("text", n.OUTPUT_TYPE, _text_format),
     ("text_format", n.OUTPUT_TYPE, _output_type),
     ("conversation", n.CONVERSATION_ID, _conversation),
 )
 EMBEDDINGS_REQUEST: tuple[Reader, ...] = (
-    ("encoding_format", n.REQUEST_ENCODING_FORMATS, _strings),
-    ("dimensions", n.EMBEDDINGS_DIMENSION_COUNT, _integer),
+    ("encoding_format", n.REQUEST_ENCODING_FORMATS, strings),
+    ("dimensions", n.EMBEDDINGS_DIMENSION_COUNT, integer),
 )
 
 
-def request_reader(readers: tuple[Reader, ...]) -> Callable[[Mapping[str, Any]], Attributes]:
-    """A function turning call keywords into span attributes with the given readers."""
-
-    def read(kwargs: Mapping[str, Any]) -> Attributes:
-        attrs: Attributes = {}
-        if kwargs.get("stream") is True:
-            attrs[n.REQUEST_STREAM] = True
-        for key, attribute, convert in readers:
-            if key in kwargs:
-                value = convert(kwargs[key])
-                if value is not None:
-                    attrs[attribute] = value
-        return attrs
-
-    return read
-
-
 # --- responses ----------------------------------------------------------------------------------
-
-
-_RAW_RESPONSES = frozenset({"LegacyAPIResponse", "APIResponse", "AsyncAPIResponse"})
-
-
-def _parsed(result: Any) -> Any:
-    """The model object behind a raw response (``with_raw_response``), without consuming a stream."""
-    name = type(result).__name__
-    if name not in _RAW_RESPONSES:
-        return result
-    if name != "LegacyAPIResponse":
-        return None  # with_streaming_response: the body is the caller's to read
-    content_type = result.http_response.headers.get("content-type", "")
-    if "text/event-stream" in content_type:
-        return None
-    return result.parse()  # cached by the SDK: the caller's own parse() returns the same object
-
-
-def _field(value: Any, name: str) -> Any:
-    """A model's field, or a dict's key: older SDKs keep fields they do not know as plain dicts."""
-    if type(value) is dict:  # not isinstance(Mapping): this runs several times per call
-        return value.get(name)
-    return getattr(value, name, None)
 
 
 def _usage(outcome: Outcome, usage: Any) -> None:
     if usage is None:
         return
     # Chat/completions name them prompt/completion; the Responses API input/output.
-    outcome.input_tokens = _integer(getattr(usage, "prompt_tokens", None))
+    outcome.input_tokens = integer(getattr(usage, "prompt_tokens", None))
     if outcome.input_tokens is None:
-        outcome.input_tokens = _integer(getattr(usage, "input_tokens", None))
-    outcome.output_tokens = _integer(getattr(usage, "completion_tokens", None))
+        outcome.input_tokens = integer(getattr(usage, "input_tokens", None))
+    outcome.output_tokens = integer(getattr(usage, "completion_tokens", None))
     if outcome.output_tokens is None:
-        outcome.output_tokens = _integer(getattr(usage, "output_tokens", None))
+        outcome.output_tokens = integer(getattr(usage, "output_tokens", None))
     # The breakdowns are kept only when non-zero: OpenAI reports zeros on every call, and each span
     # attribute costs as much to record as the rest of our per-call work.
-    details = _field(usage, "prompt_tokens_details") or _field(usage, "input_tokens_details")
-    outcome.cache_read_tokens = _integer(_field(details, "cached_tokens")) or None
-    outcome.cache_creation_tokens = _integer(_field(details, "cache_write_tokens")) or None
-    details = _field(usage, "completion_tokens_details") or _field(usage, "output_tokens_details")
-    outcome.reasoning_tokens = _integer(_field(details, "reasoning_tokens")) or None
+    details = field(usage, "prompt_tokens_details") or field(usage, "input_tokens_details")
+    outcome.cache_read_tokens = integer(field(details, "cached_tokens")) or None
+    outcome.cache_creation_tokens = integer(field(details, "cache_write_tokens")) or None
+    details = field(usage, "completion_tokens_details") or field(usage, "output_tokens_details")
+    outcome.reasoning_tokens = integer(field(details, "reasoning_tokens")) or None
 
 
 def _details(outcome: Outcome, result: Any) -> None:
     attrs: Attributes = {}
-    fingerprint = _string(getattr(result, "system_fingerprint", None))
+    fingerprint = string(getattr(result, "system_fingerprint", None))
     if fingerprint:
         attrs[n.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
-    tier = _string(getattr(result, "service_tier", None))
+    tier = string(getattr(result, "service_tier", None))
     if tier:
         attrs[n.OPENAI_RESPONSE_SERVICE_TIER] = tier
     outcome.attributes = attrs
@@ -172,13 +111,13 @@ def _details(outcome: Outcome, result: Any) -> None:
 
 def _read(result: Any, recording: bool, finish_reasons: Callable[[Any], list[str] | None]) -> Outcome:
     outcome = Outcome()
-    result = _parsed(result)
+    result = parsed(result)
     if result is None:
         return outcome
-    outcome.response_model = _string(getattr(result, "model", None))
+    outcome.response_model = string(getattr(result, "model", None))
     _usage(outcome, getattr(result, "usage", None))
     if recording:
-        outcome.response_id = _string(getattr(result, "id", None))
+        outcome.response_id = string(getattr(result, "id", None))
         outcome.finish_reasons = finish_reasons(result)
         _details(outcome, result)
     return outcome
@@ -252,13 +191,13 @@ class ChunkAccumulator:
         outcome = Outcome()
         last = self.last
         if last is not None:
-            outcome.response_model = _string(getattr(last, "model", None))
-            outcome.response_id = _string(getattr(last, "id", None))
+            outcome.response_model = string(getattr(last, "model", None))
+            outcome.response_id = string(getattr(last, "id", None))
             _details(outcome, last)
         usage = self.usage
         if usage is None and last is not None:
             # Groq reports a stream's usage in its own extension of the final chunk.
-            usage = _field(_field(last, "x_groq"), "usage")
+            usage = field(field(last, "x_groq"), "usage")
             if isinstance(usage, Mapping):
                 usage = SimpleNamespace(**usage)
         _usage(outcome, usage)

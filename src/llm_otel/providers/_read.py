@@ -1,0 +1,78 @@
+"""Readers every provider module shares: defensive converters and the request-keyword reader.
+
+Everything is read defensively (type checks, ``getattr`` with defaults): responses from
+compatible servers and odd SDK versions omit or mistype fields, and a bad field must cost one
+attribute, not the call's telemetry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from llm_otel.telemetry import Attributes
+from llm_otel.telemetry import _names as n
+
+
+def number(value: Any) -> float | int | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def strings(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
+
+
+#: (keyword argument, attribute, converter returning None to skip it)
+Reader = tuple[str, str, Callable[[Any], Any]]
+
+
+def request_reader(readers: tuple[Reader, ...]) -> Callable[[Mapping[str, Any]], Attributes]:
+    """A function turning call keywords into span attributes with the given readers."""
+
+    def read(kwargs: Mapping[str, Any]) -> Attributes:
+        attrs: Attributes = {}
+        if kwargs.get("stream") is True:
+            attrs[n.REQUEST_STREAM] = True
+        for key, attribute, convert in readers:
+            if key in kwargs:
+                value = convert(kwargs[key])
+                if value is not None:
+                    attrs[attribute] = value
+        return attrs
+
+    return read
+
+
+RAW_RESPONSES = frozenset({"LegacyAPIResponse", "APIResponse", "AsyncAPIResponse"})
+
+
+def parsed(result: Any) -> Any:
+    """The model object behind a raw response (``with_raw_response``), without consuming a stream."""
+    name = type(result).__name__
+    if name not in RAW_RESPONSES:
+        return result
+    if name != "LegacyAPIResponse":
+        return None  # with_streaming_response: the body is the caller's to read
+    content_type = result.http_response.headers.get("content-type", "")
+    if "text/event-stream" in content_type:
+        return None
+    return result.parse()  # cached by the SDK: the caller's own parse() returns the same object
+
+
+def field(value: Any, name: str) -> Any:
+    """A model's field, or a dict's key: older SDKs keep fields they do not know as plain dicts."""
+    if type(value) is dict:  # not isinstance(Mapping): this runs several times per call
+        return value.get(name)
+    return getattr(value, name, None)

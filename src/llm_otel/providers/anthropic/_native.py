@@ -1,0 +1,69 @@
+"""Living with the anthropic SDK's own OpenTelemetry tracing (anthropic 2.x), so a call has one span.
+
+The SDK starts its span (``anthropic.messages.create``) inside the method we wrap, through one
+module-level function, ``anthropic._base_client.start_api_call_span``. Two ways to coexist:
+
+* ours (default): while one of our spans is current, that function returns a non-recording span
+  carrying our span's context instead of starting its own. The SDK then records nothing, and
+  still sends the trace context with the request (when its ``propagation`` is on), now naming
+  our span. Every other SDK span (``count_tokens``, batches, tool runners ...) is untouched.
+* native: the SDK's span is the call's span; ours is replaced by a pass-through that starts no
+  span, so the SDK's span stays the child of the application's, and only our metrics are added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, NonRecordingSpan, NoOpTracer, NoOpTracerProvider, Span, SpanKind, Tracer
+from opentelemetry.util.types import Attributes
+
+from llm_otel.telemetry import _names as n
+
+NATIVE_MODULE = "anthropic._base_client"
+NATIVE_FUNCTION = "start_api_call_span"
+
+
+def _ours(span: Span) -> bool:
+    scope = getattr(span, "instrumentation_scope", None)
+    return getattr(scope, "name", None) == n.INSTRUMENTATION_SCOPE
+
+
+def native_span_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    """Wraps ``start_api_call_span``: no SDK span under one of ours, only our context to propagate."""
+    current = trace.get_current_span()
+    if not _ours(current):
+        return wrapped(*args, **kwargs)
+    if kwargs.get("propagation", True) is False:
+        return None  # the SDK then sends the request with no span of its own
+    return NonRecordingSpan(current.get_span_context())
+
+
+class _PassThroughTracer(NoOpTracer):
+    """Starts no span: returns the current span's context, so what runs inside nests as before.
+
+    (The API's own no-op tracer does the same in recent releases; older ones return an invalid span.)
+    """
+
+    def start_span(
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> Span:
+        return NonRecordingSpan(trace.get_current_span(context).get_span_context())
+
+
+class PassThroughTracerProvider(NoOpTracerProvider):
+    """What our telemetry traces into when the SDK's own span is the call's span: metrics only."""
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> Tracer:
+        return _PassThroughTracer()
