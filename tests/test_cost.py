@@ -1,0 +1,300 @@
+"""Cost: the price table, its normalisation, and the USD each real call through the SDKs records.
+
+Every expected value is computed by hand from the shipped table (USD per million tokens) and the
+fake provider's usage: input tokens are the messages' words, output tokens the behaviour's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+from conftest import Api, Claude, Recorded, drain, make_recorded
+from llm_otel import Price, set_prices
+from llm_otel.fake import Behavior, FakeProvider
+from llm_otel.telemetry import _names as n
+from llm_otel.telemetry._pricing import prices
+
+pytestmark = pytest.mark.anyio
+
+WORDS_1000 = [{"role": "user", "content": " ".join(["word"] * 1000)}]  # 1,000 input tokens on the fake
+
+
+def usd(*parts: tuple[int, float]) -> float:
+    """Tokens times USD per million tokens, summed."""
+    return sum(tokens * per_million for tokens, per_million in parts) / 1_000_000
+
+
+@pytest.fixture(autouse=True)
+def _restore_prices() -> Iterator[None]:
+    prices._unpriced_logged = set()
+    saved = copy.deepcopy((prices._tables, prices._shared, prices._aliases))
+    yield
+    prices._tables, prices._shared, prices._aliases = saved
+    prices._cache = {}
+    prices._unpriced_logged = set()
+
+
+def cost_points(otel: Recorded) -> dict[tuple[str, str, str], float]:
+    """(provider, request model, token type) -> USD of the cost counter."""
+    return {
+        (
+            str(attrs[n.PROVIDER_NAME]),
+            str(attrs.get(n.REQUEST_MODEL, "")),
+            str(attrs[n.TOKEN_TYPE]),
+        ): point.value  # type: ignore[union-attr]
+        for point in otel.points(n.LLM_OTEL_COST)
+        for attrs in [dict(point.attributes or {})]
+    }
+
+
+def unpriced(otel: Recorded) -> dict[str, int]:
+    return {
+        str(dict(p.attributes or {})[n.REQUEST_MODEL]): int(p.value)  # type: ignore[union-attr]
+        for p in otel.points(n.LLM_OTEL_UNPRICED_CALLS)
+    }
+
+
+async def test_chat_cost_splits_cached_input_at_its_own_rate(api: Api, otel: Recorded) -> None:
+    # gpt-4o: input 2.50, cached input 1.25, output 10.00
+    await api.chat(Behavior(output_tokens=200, cached_tokens=400), model="gpt-4o", messages=WORDS_1000)
+    expected = usd((600, 2.5), (400, 1.25), (200, 10.0))
+    assert expected == pytest.approx(0.004, rel=1e-12)
+    assert otel.span().attributes[n.USAGE_COST] == pytest.approx(expected, rel=1e-12)  # type: ignore[index]
+    assert cost_points(otel) == pytest.approx(
+        {
+            ("openai", "gpt-4o", "input"): usd((600, 2.5)),
+            ("openai", "gpt-4o", "cache_read"): usd((400, 1.25)),
+            ("openai", "gpt-4o", "output"): usd((200, 10.0)),
+        },
+        rel=1e-12,
+    )
+    assert unpriced(otel) == {}
+
+
+async def test_cost_accumulates_over_calls(api: Api, otel: Recorded) -> None:
+    for _ in range(3):
+        await api.chat(Behavior(output_tokens=5), model="gpt-4o-mini")
+    # gpt-4o-mini: input 0.15, output 0.60; 6 input tokens each
+    assert cost_points(otel) == pytest.approx(
+        {("openai", "gpt-4o-mini", "input"): usd((18, 0.15)), ("openai", "gpt-4o-mini", "output"): usd((15, 0.6))},
+        rel=1e-12,
+    )
+
+
+async def test_reasoning_tokens_are_part_of_output_and_priced_at_the_output_rate(api: Api, otel: Recorded) -> None:
+    # o3-mini: input 1.10, output 4.40, no separate reasoning rate; output 100 = 10 visible + 90 reasoning
+    await api.chat(Behavior(output_tokens=10, reasoning_tokens=90), model="o3-mini")
+    span = otel.span()
+    assert span.attributes[n.USAGE_OUTPUT_TOKENS] == 100  # type: ignore[index]
+    assert span.attributes[n.USAGE_COST] == pytest.approx(usd((6, 1.1), (100, 4.4)), rel=1e-12)  # type: ignore[index]
+    assert cost_points(otel) == pytest.approx(
+        {
+            ("openai", "o3-mini", "input"): usd((6, 1.1)),
+            ("openai", "o3-mini", "output"): usd((10, 4.4)),
+            ("openai", "o3-mini", "reasoning"): usd((90, 4.4)),
+        },
+        rel=1e-12,
+    )
+
+
+async def test_a_separate_reasoning_rate_applies_to_reasoning_tokens_only(api: Api, otel: Recorded) -> None:
+    set_prices({"custom": {"thinker-1": Price(input=1.0, output=2.0, reasoning=3.0)}})
+    await api.chat(Behavior(output_tokens=10, reasoning_tokens=90), model="thinker-1")
+    assert otel.span().attributes[n.USAGE_COST] == pytest.approx(  # type: ignore[index]
+        usd((6, 1.0), (10, 2.0), (90, 3.0)), rel=1e-12
+    )
+
+
+async def test_stream_cost_comes_from_its_usage_chunk(api: Api, otel: Recorded) -> None:
+    stream = await api.chat(
+        Behavior(output_tokens=30, cached_tokens=200),
+        model="gpt-4.1",
+        messages=WORDS_1000,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    await drain(stream)
+    # gpt-4.1: input 2.00, cached input 0.50, output 8.00
+    assert otel.span().attributes[n.USAGE_COST] == pytest.approx(  # type: ignore[index]
+        usd((800, 2.0), (200, 0.5), (30, 8.0)), rel=1e-12
+    )
+
+
+async def test_stream_without_usage_records_no_cost_and_is_not_unpriced(api: Api, otel: Recorded) -> None:
+    await drain(await api.chat(model="gpt-4.1", stream=True, stream_options={"include_usage": False}))
+    assert n.USAGE_COST not in (otel.span().attributes or {})
+    assert cost_points(otel) == {}
+    assert unpriced(otel) == {}
+
+
+@pytest.mark.parametrize(
+    ("model", "price"),
+    [
+        ("gpt-4o-mini-2024-07-18", (0.15, 0.6)),  # a dated snapshot: its family's price
+        ("gpt-4o-2024-05-13", (5.0, 15.0)),  # a snapshot priced apart from its family
+        ("openai/gpt-4o-mini", (0.15, 0.6)),  # a router's provider prefix
+        ("GPT-4O-MINI", (0.15, 0.6)),
+    ],
+)
+async def test_model_names_are_normalised_before_pricing(
+    api: Api, otel: Recorded, model: str, price: tuple[float, float]
+) -> None:
+    await api.chat(Behavior(output_tokens=7), model=model)
+    span = otel.span()
+    assert span.attributes[n.USAGE_COST] == pytest.approx(usd((6, price[0]), (7, price[1])), rel=1e-12)  # type: ignore[index]
+    assert span.attributes[n.REQUEST_MODEL] == model  # type: ignore[index]
+
+
+async def test_deployment_names_are_priced_through_aliases(api: Api, otel: Recorded) -> None:
+    set_prices(aliases={"prod-chat": "gpt-4o"})
+    await api.chat(Behavior(output_tokens=4), model="prod-chat")
+    assert otel.span().attributes[n.USAGE_COST] == pytest.approx(usd((6, 2.5), (4, 10.0)), rel=1e-12)  # type: ignore[index]
+    assert set(cost_points(otel)) == {("openai", "prod-chat", "input"), ("openai", "prod-chat", "output")}
+
+
+async def test_unknown_model_records_no_cost_counts_unpriced_and_logs_once(
+    api: Api, otel: Recorded, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="llm_otel"):
+        for _ in range(3):
+            await api.chat(model="acme-llm-unlisted-7")
+    spans = otel.spans()
+    assert [n.USAGE_COST in (s.attributes or {}) for s in spans] == [False, False, False]
+    assert cost_points(otel) == {}
+    assert unpriced(otel) == {"acme-llm-unlisted-7": 3}
+    logged = [r.getMessage() for r in caplog.records if "no price" in r.getMessage()]
+    assert logged == [
+        "llm-otel: no price for model 'acme-llm-unlisted-7' (provider openai); its calls record no cost. "
+        "Add it with llm_otel.set_prices() or the file named by LLM_OTEL_PRICING_FILE."
+    ]
+
+
+async def test_embeddings_cost_is_input_only(api: Api, otel: Recorded) -> None:
+    await api.call("embeddings.create", model="text-embedding-3-small", input="one two three four")
+    # text-embedding-3-small: 0.02 per million input tokens
+    assert otel.span().attributes[n.USAGE_COST] == pytest.approx(usd((4, 0.02)), rel=1e-12)  # type: ignore[index]
+
+
+async def test_cost_is_recorded_when_the_span_is_sampled_out(api: Api, otel_with: Callable[..., Recorded]) -> None:
+    otel = otel_with(make_recorded(sampler=ALWAYS_OFF))
+    await api.chat(Behavior(output_tokens=5), model="gpt-4o-mini")
+    assert otel.spans() == []
+    assert sum(cost_points(otel).values()) == pytest.approx(usd((6, 0.15), (5, 0.6)), rel=1e-12)
+
+
+async def test_anthropic_cache_reads_and_writes_are_priced_apart(
+    claude: Claude, anthropic_otel: Recorded, fake: FakeProvider
+) -> None:
+    # claude-3-5-haiku: input 0.80, cache write 1.00, cache read 0.08, output 4.00
+    await claude.chat(Behavior(output_tokens=20, cached_tokens=300), model="claude-3-5-haiku-20241022",
+                      messages=WORDS_1000)  # fmt: skip
+    span = anthropic_otel.span()
+    attrs = dict(span.attributes or {})
+    read = int(attrs.get(n.USAGE_CACHE_READ_INPUT_TOKENS, 0))  # type: ignore[arg-type]
+    written = int(attrs.get(n.USAGE_CACHE_CREATION_INPUT_TOKENS, 0))  # type: ignore[arg-type]
+    assert read == 300
+    assert attrs[n.USAGE_INPUT_TOKENS] == 1000
+    expected = usd((1000 - read - written, 0.8), (read, 0.08), (written, 1.0), (20, 4.0))
+    assert attrs[n.USAGE_COST] == pytest.approx(expected, rel=1e-12)
+
+
+# --- the table itself -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "input_rate"),
+    [
+        ("aws.bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0", 0.8),
+        ("aws.bedrock", "amazon.nova-pro-v1:0", 0.8),
+        ("aws.bedrock", "mistral.mistral-large-2402-v1:0", 4.0),
+        ("gcp.vertex_ai", "claude-3-5-sonnet-v2@20241022", 3.0),  # Anthropic's table, found by fallback
+        ("gcp.vertex_ai", "gemini-2.5-flash", 0.3),  # Gemini's table, shared with Vertex
+        ("gcp.gemini", "models/gemini-2.5-flash-preview-05-20", 0.3),
+        ("azure.ai.openai", "gpt-4o-2024-11-20", 2.5),
+        ("mistral_ai", "mistral-large-2411", 2.0),
+        ("cohere", "command-r7b-12-2024", 0.0375),
+        ("groq", "openai/gpt-oss-120b", 0.15),
+        ("groq", "meta-llama/llama-4-scout-17b-16e-instruct", 0.11),
+        ("deepseek", "deepseek-chat", 0.28),
+        ("x_ai", "grok-4-0709", 3.0),
+        ("anthropic", "claude-opus-4-1-20250805", 15.0),
+    ],
+)
+def test_shipped_table_prices_provider_model_names(provider: str, model: str, input_rate: float) -> None:
+    rates = prices.per_token(provider, model)
+    assert rates is not None
+    assert rates[0] == pytest.approx(input_rate / 1_000_000, rel=1e-12)
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-audio-preview-2024-12-17", "gpt-4o-mini-tts", "claude-fake-1", ""])
+def test_names_that_only_resemble_a_priced_model_have_no_price(model: str) -> None:
+    assert prices.per_token("openai", model) is None
+
+
+def test_shipped_file_covers_the_providers_with_date_and_sources() -> None:
+    path = Path(__file__).resolve().parents[1] / "src" / "llm_otel" / "telemetry" / "pricing.json"
+    data = json.loads(path.read_text())
+    assert data["effective_date"] == prices.effective_date == "2025-10-01"
+    providers = data["providers"]
+    assert set(providers) == {
+        "openai", "anthropic", "gcp.gemini", "mistral_ai", "cohere", "deepseek", "x_ai", "groq", "aws.bedrock"
+    }  # fmt: skip
+    assert all(entry["source"].startswith("https://") for entry in providers.values())
+    for entry in providers.values():
+        for model, price in entry["models"].items():
+            assert model == model.lower() and "/" not in model
+            Price(**price)  # every entry is a valid price
+
+
+def test_a_malformed_price_is_refused_and_changes_nothing() -> None:
+    before = prices.per_token("openai", "gpt-4o")
+    with pytest.raises(ValueError, match=r"Price\.output must be a number >= 0"):
+        set_prices({"openai": {"gpt-4o": {"input": 1.0, "output": -1.0}, "new-model": {"input": 1.0}}})
+    with pytest.raises(ValueError, match="unknown price fields cached"):
+        set_prices({"openai": {"new-model": {"input": 1.0, "cached": 0.5}}})
+    assert prices.per_token("openai", "gpt-4o") == before
+    assert prices.per_token("openai", "new-model") is None
+
+
+def test_a_pricing_file_extends_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"providers": {"openai": {"models": {"gpt-4o": {"input": 1.0, "output": 4.0}}}},
+                                "aliases": {"eu-chat": "gpt-4o"}}))  # fmt: skip
+    set_prices(file=path)
+    assert prices.per_token("azure.ai.openai", "eu-chat") == pytest.approx((1e-6, 1e-6, 1e-6, 4e-6, 4e-6))
+    set_prices(replace=True)
+    assert prices.per_token("openai", "gpt-4o-mini") is None
+
+
+def _price_in_subprocess(env: dict[str, str], model: str) -> Any:
+    script = textwrap.dedent(
+        f"""
+        from llm_otel.telemetry._pricing import prices
+        print(prices.per_token("openai", {model!r}))
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    return run.stdout.strip(), run.stderr
+
+
+def test_the_environment_names_a_pricing_file(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"providers": {"acme": {"models": {"acme-1": {"input": 2.0, "output": 3.0}}}}}))
+    env = {**os.environ, "LLM_OTEL_PRICING_FILE": str(path)}
+    assert _price_in_subprocess(env, "acme-1")[0] == "(2e-06, 2e-06, 2e-06, 3e-06, 3e-06)"
+    env["LLM_OTEL_PRICING_FILE"] = str(tmp_path / "missing.json")
+    out, err = _price_in_subprocess(env, "gpt-4o")
+    assert out == "(2.5e-06, 1.25e-06, 2.5e-06, 1e-05, 1e-05)"  # the shipped table still applies
+    assert "ignoring the pricing file LLM_OTEL_PRICING_FILE=" in err
