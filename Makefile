@@ -1,17 +1,17 @@
 # Two set-up commands, each building its own virtualenv on first use:
 #   make demo   - run `llm-otel demo` on the embedded fake provider
-#   make test   - lint, then the whole test suite on the latest and the oldest supported openai SDK
+#   make test   - lint, then the whole test suite on the latest and the oldest supported provider SDKs
 PYTHON ?= python3
 VENV := .venv
 OLDEST := .venv-oldest
-OLDEST_PINS := openai==1.66.0 "httpx<0.28"
+OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 "httpx<0.28"
 
 .PHONY: demo test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip uv
-	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python -e ".[dev,openai]"
+	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python -e ".[dev,all]"
 	touch $@
 
 $(OLDEST)/.installed: pyproject.toml $(VENV)/.installed

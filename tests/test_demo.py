@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 from llm_otel.demo import DemoOptions, run_demo
-from llm_otel.demo._summary import quantile
 
 
 def test_demo_runs_and_summarises_recorded_metrics() -> None:
@@ -17,7 +16,7 @@ def test_demo_runs_and_summarises_recorded_metrics() -> None:
     text = out.getvalue()
     assert status == 0
     assert re.search(r"Prometheus metrics at http://127\.0\.0\.1:\d+/metrics", text)
-    rows = [line.split() for line in text.splitlines() if line.startswith(("chat ", "embeddings "))]
+    rows = [line.split() for line in text.splitlines() if line.startswith(("openai ", "anthropic "))]
     assert rows, text
     calls = sum(int(row[2]) for row in rows)
     done = re.search(r"done\s+(\d+) calls, (\d+) failed", text)
@@ -31,12 +30,3 @@ def test_demo_command_line_help() -> None:
         [sys.executable, "-m", "llm_otel.cli", "demo", "--help"], capture_output=True, text=True, check=True
     )
     assert "--keep-serving" in out.stdout
-
-
-def test_quantile_interpolates_within_a_bucket() -> None:
-    bounds = (0.1, 0.2, 0.4)
-    counts = (0, 10, 10, 0)  # ten calls in (0.1, 0.2], ten in (0.2, 0.4]
-    assert quantile(0.5, bounds, counts) == 0.2
-    assert quantile(0.25, bounds, counts) == 0.15000000000000002
-    assert quantile(0.75, bounds, counts) == 0.30000000000000004
-    assert quantile(0.5, bounds, (0, 0, 0, 0)) is None

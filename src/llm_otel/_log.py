@@ -32,6 +32,14 @@ def warn_once(key: str, message: str, *args: object) -> None:
         logger.warning(message, *args)
 
 
+def event(name: str, level: int = logging.INFO, **fields: object) -> None:
+    """Emit one of our structured events: the JSON formatter renders ``name`` and ``fields`` as keys;
+    a plain formatter shows the message, ``name key=value ...``."""
+    if logger.isEnabledFor(level):
+        message = " ".join((name, *(f"{key}={value}" for key, value in fields.items())))
+        logger.log(level, message, extra={"llm_otel_event": name, "llm_otel_fields": fields})
+
+
 def internal_error(where: str, exc: BaseException) -> None:
     """Report a failure inside llm-otel itself; the host application carries on unaffected."""
     if _due(f"{where}:{type(exc).__qualname__}"):

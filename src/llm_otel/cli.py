@@ -32,13 +32,51 @@ def _parser() -> argparse.ArgumentParser:
         "--metrics-port", type=int, default=9464, help="port of /metrics (default 9464; 0 picks a free one)"
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed of the workload (default 7)")
+    run = commands.add_parser(
+        "run",
+        help="run a program with every supported SDK instrumented and our pipeline configured",
+        description="Like `opentelemetry-instrument`, with llm-otel's distro and configurator selected. "
+        "Everything else comes from OTEL_* / LLM_OTEL_* variables.",
+    )
+    run.add_argument("--service-name", help="sets OTEL_SERVICE_NAME for the program")
+    run.add_argument("program", nargs=argparse.REMAINDER, help="the command to run, after --")
+    doctor = commands.add_parser("doctor", help="show SDK support, instrumentation and where telemetry would go")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
+
+
+def _run(program: list[str], service_name: str | None) -> int:
+    """Exec ``program`` the way opentelemetry-instrument does: its sitecustomize on PYTHONPATH."""
+    import os
+    import shutil
+
+    from opentelemetry.instrumentation import auto_instrumentation
+
+    if program[:1] == ["--"]:
+        program = program[1:]
+    if not program:
+        print("llm-otel run: give the command to run, e.g. llm-otel run -- python app.py", file=sys.stderr)
+        return 2
+    executable = shutil.which(program[0])
+    if executable is None:
+        print(f"llm-otel run: {program[0]}: command not found", file=sys.stderr)
+        return 127
+    environ = dict(os.environ)
+    environ.setdefault("OTEL_PYTHON_DISTRO", "llm_otel")
+    environ.setdefault("OTEL_PYTHON_CONFIGURATOR", "llm_otel")
+    if service_name:
+        environ["OTEL_SERVICE_NAME"] = service_name
+    sitecustomize_dir = os.path.dirname(auto_instrumentation.__file__)
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, (sitecustomize_dir, environ.get("PYTHONPATH"))))
+    os.execve(executable, program, environ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``llm-otel`` console script."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    from llm_otel.setup import install_json_logging
+
+    install_json_logging(level=logging.WARNING)  # our diagnostics and events, as JSON lines on stderr
     if args.command == "demo":
         from llm_otel.demo import DemoOptions, run_demo
 
@@ -52,6 +90,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed=args.seed,
             )
         )
+    if args.command == "run":
+        return _run(args.program, args.service_name)
+    if args.command == "doctor":
+        import json
+
+        from llm_otel.setup._doctor import render, report
+
+        found = report()
+        print(json.dumps(found, indent=2) if args.json else render(found))
+        return 0
     return 2
 
 

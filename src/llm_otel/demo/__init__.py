@@ -11,8 +11,10 @@ from typing import TextIO
 
 from llm_otel.fake import FakeProvider
 
-from . import _summary, _workload
+from . import _agents, _resilience, _summary, _workload
 from ._signals import build_signals
+
+_AGENT_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -29,21 +31,25 @@ class DemoOptions:
 
 def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     """Run the demo; returns the process exit status."""
+    import anthropic
     import openai
 
+    from llm_otel.providers.anthropic import AnthropicInstrumentor
     from llm_otel.providers.openai import OpenAIInstrumentor
 
     signals = build_signals(options.metrics_host, options.metrics_port, "llm-otel-demo")
-    instrumentor = OpenAIInstrumentor()
-    instrumentor.instrument(
-        tracer_provider=signals.tracer_provider, meter_provider=signals.meter_provider, stream_usage=True
-    )
+    instrumentors = (OpenAIInstrumentor(), AnthropicInstrumentor())
+    for instrumentor in instrumentors:
+        instrumentor.instrument(
+            tracer_provider=signals.tracer_provider, meter_provider=signals.meter_provider, stream_usage=True
+        )
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set()) if _main_thread() else None
     try:
         with FakeProvider() as provider:
             client = openai.OpenAI(base_url=provider.openai_base_url, api_key="demo", max_retries=0, timeout=1.0)
-            print(f"llm-otel demo: fake OpenAI-compatible provider at {provider.openai_base_url}", file=out)
+            claude = anthropic.Anthropic(base_url=provider.url, api_key="demo", max_retries=0, timeout=1.0)
+            print(f"llm-otel demo: fake OpenAI and Anthropic provider at {provider.url}", file=out)
             if signals.metrics_url:
                 print(f"llm-otel demo: Prometheus metrics at {signals.metrics_url}", file=out)
             print(
@@ -55,21 +61,30 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             progress = _Progress(out)
             tally = _workload.run(
                 client,
+                claude,
                 duration=0 if options.keep_serving else options.duration,
                 rps=options.rps,
                 seed=options.seed,
                 on_progress=progress,
                 stop=stop,
             )
+            phase = _resilience.run(provider, client, tally, stop, signals.tracer_provider, signals.meter_provider)
+            tool_calls = _agents.run(client, _AGENT_RUNS, tally, signals.tracer_provider, signals.meter_provider)
             progress.done(tally)
             client.close()
+            claude.close()
         print(file=out)
-        print(_summary.render(_summary.collect(signals.summary.get_metrics_data())), file=out)
+        print(_summary.render(signals.pipeline.stats.stats()), file=out)
+        print(f"\n{_resilience.render(phase)}", file=out)
+        print(f"\n{_agents.render(_AGENT_RUNS, tool_calls, signals.pipeline.stats.collect())}", file=out)
         if signals.metrics_url:
-            print(f"\nMetrics were served at {signals.metrics_url} (scrape it with Prometheus).", file=out)
+            base = signals.metrics_url.removesuffix("/metrics")
+            print(f"\nMetrics were served at {signals.metrics_url} (scrape it with Prometheus),", file=out)
+            print(f"with a JSON snapshot at {base}/v1/stats and provider health at {base}/health.", file=out)
         return 0
     finally:
-        instrumentor.uninstrument()
+        for instrumentor in instrumentors:
+            instrumentor.uninstrument()
         signals.shutdown()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)

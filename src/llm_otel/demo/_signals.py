@@ -1,36 +1,41 @@
-"""The demo's OpenTelemetry providers: Prometheus /metrics, OTLP when configured, a reader for the summary."""
+"""The demo's OpenTelemetry pipeline: the one configure() builds, with /metrics, /v1/stats and /health
+served on the demo's port and OTLP export only when an endpoint is set (no network by default)."""
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricReader
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from llm_otel._log import logger
+from llm_otel.setup._pipeline import Pipeline, build
+from llm_otel.setup._settings import resolve
 
 
 @dataclass
 class DemoSignals:
     """Providers for one demo run, and what to shut down afterwards."""
 
-    tracer_provider: TracerProvider
-    meter_provider: MeterProvider
-    summary: InMemoryMetricReader
-    metrics_url: str | None
+    pipeline: Pipeline
     otlp: bool
-    _closers: list[Any] = field(default_factory=list)
+
+    @property
+    def tracer_provider(self) -> TracerProvider:
+        return self.pipeline.tracer_provider
+
+    @property
+    def meter_provider(self) -> MeterProvider:
+        return self.pipeline.meter_provider
+
+    @property
+    def metrics_url(self) -> str | None:
+        return self.pipeline.metrics_url
 
     def shutdown(self) -> None:
-        self.meter_provider.shutdown(timeout_millis=2000)
-        self.tracer_provider.shutdown()
-        for close in self._closers:
-            close()
+        self.pipeline.shutdown()
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -42,53 +47,21 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _prometheus(host: str, port: int) -> tuple[MetricReader, str, Any] | None:
-    try:
-        from opentelemetry.exporter.prometheus import PrometheusMetricReader
-        from prometheus_client import CollectorRegistry, start_http_server
-    except ImportError:
-        logger.warning("llm-otel demo: opentelemetry-exporter-prometheus is not installed; no /metrics")
-        return None
-    if port and not _port_free(host, port):
-        logger.warning("llm-otel demo: port %s is taken; serving /metrics on a free port instead", port)
-        port = 0
-    registry = CollectorRegistry()
-    reader = PrometheusMetricReader(registry=registry)
-    server, _thread = start_http_server(port, addr=host, registry=registry)
-    bound = server.server_address[1]
-    return reader, f"http://{host}:{bound}/metrics", server.shutdown
-
-
 def build_signals(metrics_host: str, metrics_port: int, service_name: str) -> DemoSignals:
-    """Prometheus on ``metrics_host:metrics_port`` (0: any free port); OTLP only when an endpoint is set."""
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-    summary = InMemoryMetricReader()
-    readers: list[MetricReader] = [summary]
-    closers: list[Any] = []
-    metrics_url = None
-    served = _prometheus(metrics_host, metrics_port)
-    if served is not None:
-        reader, metrics_url, close = served
-        readers.append(reader)
-        closers.append(close)
-    tracer_provider = TracerProvider(resource=resource)
+    """Prometheus on ``metrics_host:metrics_port`` (0, or taken: any free port); OTLP only when an endpoint is set."""
+    if metrics_port and not _port_free(metrics_host, metrics_port):
+        logger.warning("llm-otel demo: port %s is taken; serving /metrics on a free port instead", metrics_port)
+        metrics_port = 0
     otlp = bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
-    if otlp:
-        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-        if os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "").strip() == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
-                OTLPMetricExporter,
-            )
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[assignment]
-                OTLPSpanExporter,
-            )
-
-        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
-    meter_provider = MeterProvider(metric_readers=readers, resource=resource)
-    return DemoSignals(tracer_provider, meter_provider, summary, metrics_url, otlp, closers)
+    settings = resolve(
+        {
+            "service_name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
+            "traces_exporter": "otlp" if otlp else "none",
+            "metrics_exporter": "prometheus,otlp" if otlp else "prometheus",
+            "logs_exporter": "otlp" if otlp else "none",
+            "prometheus_host": metrics_host,
+            "prometheus_port": metrics_port,
+            "prometheus_port_attempts": 1,
+        }
+    )
+    return DemoSignals(build(settings, os.environ), otlp)

@@ -14,6 +14,7 @@ from typing import Any
 from llm_otel.fake import Behavior
 
 MODELS = ("gpt-4o-mini", "gpt-4o")
+CLAUDE_MODELS = ("claude-haiku-5-5", "claude-sonnet-5-5")
 EMBEDDING_MODEL = "text-embedding-3-small"
 PROMPTS = (
     "Summarise the incident report in two sentences",
@@ -28,6 +29,7 @@ FAULTS: tuple[tuple[Behavior, float], ...] = (
     (Behavior(status=503), 0.01),
     (Behavior(hang=5.0), 0.005),  # the client's 1 s timeout fires first
     (Behavior(drop_after_chunks=3), 0.01),  # streams only: connection lost mid-stream
+    (Behavior(status=529), 0.01),  # Anthropic only: overloaded
 )
 
 
@@ -46,10 +48,10 @@ class Tally:
                 self.failures[failure] += 1
 
 
-def _behavior(rng: random.Random, stream: bool) -> Behavior:
+def _behavior(rng: random.Random, stream: bool, claude: bool) -> Behavior:
     roll = rng.random()
     for fault, weight in FAULTS:
-        if fault.drop_after_chunks and not stream:
+        if (fault.drop_after_chunks and not stream) or (fault.status == 529 and not claude):
             continue
         if roll < weight:
             return fault
@@ -63,7 +65,14 @@ def _behavior(rng: random.Random, stream: bool) -> Behavior:
     )
 
 
-KINDS = (("chat", 0.45), ("chat stream", 0.30), ("embeddings", 0.15), ("responses", 0.10))
+KINDS = (
+    ("chat", 0.30),
+    ("chat stream", 0.20),
+    ("claude", 0.15),
+    ("claude stream", 0.15),
+    ("embeddings", 0.12),
+    ("responses", 0.08),
+)
 
 
 def choose(rng: random.Random) -> str:
@@ -75,13 +84,24 @@ def choose(rng: random.Random) -> str:
     return KINDS[-1][0]
 
 
-def perform(client: Any, kind: str, rng: random.Random) -> None:
-    """Make one call of this kind, consuming streams; raises what the SDK raises."""
+def perform(client: Any, claude: Any, kind: str, rng: random.Random) -> None:
+    """Make one call of this kind on the OpenAI or Anthropic client, consuming streams; raises what the SDK raises."""
     model = rng.choice(MODELS)
     prompt = rng.choice(PROMPTS)
-    stream = kind == "chat stream"
-    headers = _behavior(rng, stream).header()
-    if kind == "embeddings":
+    stream = kind.endswith(" stream")
+    headers = _behavior(rng, stream, kind.startswith("claude")).header()
+    if kind.startswith("claude"):
+        message = claude.messages.create(
+            model=rng.choice(CLAUDE_MODELS),
+            max_tokens=256,
+            messages=[{"role": "user", "content": prompt}],
+            stream=stream,
+            extra_headers=headers,
+        )
+        if stream:
+            for _ in message:
+                pass
+    elif kind == "embeddings":
         client.embeddings.create(model=EMBEDDING_MODEL, input=prompt, extra_headers=headers)
     elif kind == "responses":
         client.responses.create(model=model, input=prompt, extra_headers=headers)
@@ -96,6 +116,7 @@ def perform(client: Any, kind: str, rng: random.Random) -> None:
 
 def run(
     client: Any,
+    claude: Any,
     *,
     duration: float,
     rps: float,
@@ -113,7 +134,7 @@ def run(
             local = random.Random(rng.random())
         kind = choose(local)
         try:
-            perform(client, kind, local)
+            perform(client, claude, kind, local)
         except Exception as exc:  # the demo shows failures; it does not stop on them
             tally.add(kind, type(exc).__name__)
             return

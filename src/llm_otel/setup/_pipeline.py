@@ -1,0 +1,203 @@
+"""Build the three SDK providers from Settings: one MeterProvider whose readers fan out to Prometheus
+(served with /v1/stats and /health) and OTLP, traces and logs over OTLP, nothing global."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import View
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from llm_otel._log import logger, warn_once
+from llm_otel._version import __version__
+from llm_otel.resilience import breaker_states
+from llm_otel.telemetry import _names as n
+from llm_otel.telemetry._window import calls
+
+from ._logging import OTelLogHandler, limit_exporter_logs
+from ._server import Endpoints, serve
+from ._settings import Settings
+from ._stats import StatsSource
+
+# (signal, protocol) -> (module, class) of the OTLP exporter.
+_OTLP = {
+    ("traces", "http/protobuf"): ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
+    ("traces", "grpc"): ("opentelemetry.exporter.otlp.proto.grpc.trace_exporter", "OTLPSpanExporter"),
+    ("metrics", "http/protobuf"): ("opentelemetry.exporter.otlp.proto.http.metric_exporter", "OTLPMetricExporter"),
+    ("metrics", "grpc"): ("opentelemetry.exporter.otlp.proto.grpc.metric_exporter", "OTLPMetricExporter"),
+    ("logs", "http/protobuf"): ("opentelemetry.exporter.otlp.proto.http._log_exporter", "OTLPLogExporter"),
+    ("logs", "grpc"): ("opentelemetry.exporter.otlp.proto.grpc._log_exporter", "OTLPLogExporter"),
+}
+_CONSOLE = {
+    "traces": ("opentelemetry.sdk.trace.export", "ConsoleSpanExporter"),
+    "metrics": ("opentelemetry.sdk.metrics.export", "ConsoleMetricExporter"),
+    "logs": ("opentelemetry.sdk._logs.export", "ConsoleLogRecordExporter"),
+}
+# Exporter failures: one line per this many seconds, whatever the export interval.
+_EXPORT_LOG_INTERVAL_S = 60.0
+
+
+def _exporter(signal: str, name: str, protocol: str) -> Any | None:
+    """A new exporter, or None (logged once) when its package is not installed."""
+    module_name, class_name = _OTLP[signal, protocol] if name == "otlp" else _CONSOLE[signal]
+    try:
+        return getattr(importlib.import_module(module_name), class_name)()
+    except ImportError as err:
+        warn_once(
+            f"exporter:{signal}:{name}", "llm-otel: no %s %s exporter (%s); carrying on without it", name, signal, err
+        )
+        return None
+
+
+def _protocol(signal: str, settings: Settings, environ: Any) -> str:
+    specific = str(environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", "")).strip().lower()
+    return specific if specific in ("grpc", "http/protobuf") else settings.otlp_protocol
+
+
+@dataclass
+class Pipeline:
+    """The providers configure() built, and the endpoints it serves. ``shutdown()`` is bounded."""
+
+    settings: Settings
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider | None
+    endpoints: Endpoints | None
+    stats: StatsSource
+    _closers: list[Callable[[], object]] = field(default_factory=list)
+    _closed: bool = False
+
+    @property
+    def metrics_url(self) -> str | None:
+        """Where /metrics is served, or None when the Prometheus reader is off or its port was taken."""
+        return f"{self.endpoints.url}/metrics" if self.endpoints else None
+
+    def shutdown(self, timeout_s: float | None = None) -> bool:
+        """Flush and stop everything, waiting at most ``timeout_s`` (default: the setting); True if done.
+
+        A collector that is down would otherwise hold the process at exit for each exporter's
+        retry budget; past the bound the flush is abandoned and one line says so.
+        """
+        if self._closed:
+            return True
+        self._closed = True
+        timeout_s = self.settings.shutdown_timeout_s if timeout_s is None else timeout_s
+        millis = int(timeout_s * 1000)
+        steps: list[Callable[[], object]] = [
+            *self._closers,
+            lambda: self.meter_provider.shutdown(timeout_millis=millis),
+        ]
+        steps.append(self.tracer_provider.shutdown)
+        if self.logger_provider is not None:
+            steps.append(self.logger_provider.shutdown)
+
+        def run() -> None:
+            for step in steps:
+                try:
+                    step()
+                except Exception as err:
+                    logger.debug("llm-otel: shutdown step failed: %s", err)
+
+        worker = threading.Thread(target=run, name="llm-otel-shutdown", daemon=True)
+        worker.start()
+        worker.join(timeout_s)
+        if worker.is_alive():
+            logger.warning("llm-otel: telemetry not flushed within %.1f s at shutdown; some may be lost", timeout_s)
+            return False
+        return True
+
+
+def _views(settings: Settings) -> Sequence[View]:
+    # Bucket boundaries come from the instruments' advisory (the conventions' values, in _names);
+    # the view bounds the distinct attribute sets each of our instruments keeps.
+    return [
+        View(
+            meter_name=n.INSTRUMENTATION_SCOPE,
+            instrument_name="*",
+            aggregation_cardinality_limit=settings.cardinality_limit,
+        )
+    ]
+
+
+def build(settings: Settings, environ: Any, resource: Resource | None = None) -> Pipeline:
+    """Every provider and reader the settings ask for; nothing is made global here."""
+    resource = resource or Resource.create({"service.name": settings.service_name} if settings.service_name else {})
+    closers: list[Callable[[], object]] = []
+
+    tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    for name in settings.traces_exporter:
+        exporter = _exporter("traces", name, _protocol("traces", settings, environ))
+        if exporter is not None:
+            tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+
+    stats_reader = InMemoryMetricReader()
+    readers: list[MetricReader] = [stats_reader]
+    registry = None
+    if "prometheus" in settings.metrics_exporter:
+        try:
+            from opentelemetry.exporter.prometheus import PrometheusMetricReader
+            from prometheus_client import CollectorRegistry
+
+            registry = CollectorRegistry()
+            readers.append(PrometheusMetricReader(registry=registry))
+        except ImportError as err:
+            warn_once("exporter:prometheus", "llm-otel: no Prometheus exporter (%s); /metrics is not served", err)
+    for name in settings.metrics_exporter:
+        if name == "prometheus":
+            continue
+        exporter = _exporter("metrics", name, _protocol("metrics", settings, environ))
+        if exporter is not None:
+            readers.append(PeriodicExportingMetricReader(exporter, settings.metric_export_interval_ms))
+    meter_provider = MeterProvider(
+        metric_readers=readers, resource=resource, views=_views(settings), shutdown_on_exit=False
+    )
+
+    logger_provider = None
+    if settings.logs_exporter:
+        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+        logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+        for name in settings.logs_exporter:
+            exporter = _exporter("logs", name, _protocol("logs", settings, environ))
+            if exporter is not None:
+                logger_provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+        handler = OTelLogHandler(logger_provider)
+        logger.addHandler(handler)
+        closers.append(lambda: logger.removeHandler(handler))
+    limit_exporter_logs(_EXPORT_LOG_INTERVAL_S)
+
+    calls.resize(settings.health_window_s)
+    service = str(resource.attributes.get("service.name", "unknown_service"))
+    source = StatsSource(
+        stats_reader.get_metrics_data, calls, settings.health_threshold, service, breakers=breaker_states
+    )
+    meter = meter_provider.get_meter(n.INSTRUMENTATION_SCOPE, __version__)
+
+    def health(_options: CallbackOptions) -> list[Observation]:
+        return [Observation(score, {n.PROVIDER_NAME: provider}) for provider, score in source.scores().items()]
+
+    meter.create_observable_gauge(
+        n.LLM_OTEL_PROVIDER_HEALTH,
+        callbacks=[health],
+        unit="1",
+        description="Share of calls without a provider-side failure over the health window (1 when idle).",
+    )
+    endpoints = None
+    if registry is not None:
+        endpoints = serve(
+            settings.prometheus_host, settings.prometheus_port, settings.prometheus_port_attempts, registry, source
+        )
+        if endpoints is not None:
+            closers.insert(0, endpoints.close)
+    return Pipeline(settings, tracer_provider, meter_provider, logger_provider, endpoints, source, closers)

@@ -1,0 +1,97 @@
+"""One small HTTP server for /metrics, /v1/stats and /health, on the Prometheus port.
+
+The stock exporter's ``start_http_server`` serves only /metrics; serving all three from one
+threaded server keeps one port to open, scrape and firewall.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from llm_otel._log import internal_error, warn_once
+
+from ._stats import StatsSource
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    registry: Any
+    source: StatsSource
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/") or "/"
+        try:
+            if path == "/metrics":
+                from prometheus_client.exposition import choose_encoder
+
+                encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
+                self._send(200, content_type, encoder(self.server.registry))
+            elif path == "/v1/stats":
+                self._json(200, self.server.source.stats())
+            elif path == "/health":
+                healthy, document = self.server.source.health()
+                self._json(200 if healthy else 503, document)
+            else:
+                self._send(404, "text/plain; charset=utf-8", b"not found: try /metrics, /v1/stats or /health\n")
+        except Exception as err:
+            internal_error(f"endpoint {path}", err)
+            self._send(500, "text/plain; charset=utf-8", b"internal error\n")
+
+    def _json(self, status: int, document: dict[str, Any]) -> None:
+        self._send(status, "application/json", json.dumps(document, separators=(",", ":")).encode())
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes every few seconds would flood stderr; stay quiet like the stock exporter."""
+
+
+class Endpoints:
+    """The running server; ``url`` is where /metrics is served."""
+
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        host, port = server.server_address[:2]
+        self.host, self.port = str(host), int(port)
+        self.url = f"http://{self.host}:{self.port}"
+        self._thread = threading.Thread(target=server.serve_forever, name="llm-otel-endpoints", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def serve(host: str, port: int, attempts: int, registry: Any, source: StatsSource) -> Endpoints | None:
+    """Bind the first free port of ``port .. port+attempts-1`` (0: any); None, logged once, if none is."""
+    last: OSError | None = None
+    for candidate in range(port, port + attempts) if port else (0,):
+        try:
+            server = _Server((host, candidate), _Handler)
+        except OSError as err:
+            last = err
+            continue
+        server.registry, server.source = registry, source
+        return Endpoints(server)
+    warn_once(
+        "endpoints:bind",
+        "llm-otel: cannot serve /metrics on %s:%s%s (%s); metrics still go to the other exporters. "
+        "For several worker processes set LLM_OTEL_PROMETHEUS_PORT_ATTEMPTS to the number of workers.",
+        host,
+        port,
+        f"..{port + attempts - 1}" if attempts > 1 else "",
+        last,
+    )
+    return None
