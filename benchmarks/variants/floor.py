@@ -4,22 +4,103 @@ Per call: one CLIENT span, current during the SDK call, with 12 attributes (7 at
 response), and two histogram records (duration and token usage). Per stream chunk: one histogram
 record (time to first chunk, then time per output chunk). No defensive reading, no error handling,
 no configuration: it knows the benchmark's request and response shapes.
+
+The global providers are left no-op, so that anthropic 2.x's own tracing records no second span:
+the SDK only propagates the floor's span context (it is current), as it does under llm-otel's span.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
+PROVIDERS = ("openai", "anthropic")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("opentelemetry-sdk",)
+SET_GLOBALS = False
 
 
-def instrument(tracer_provider: Any, meter_provider: Any) -> None:
-    from openai.resources.chat import completions
+class Reply(NamedTuple):
+    """What the span and the metrics take from a response."""
+
+    model: str
+    ident: str
+    reason: str
+    input_tokens: int | None  # None: the response reported no usage (an openai stream by default)
+    output_tokens: int | None
+
+
+def _openai_reply(result: Any) -> Reply:
+    usage = result.usage
+    return Reply(result.model, result.id, result.choices[0].finish_reason, usage.prompt_tokens, usage.completion_tokens)
+
+
+def _anthropic_reply(result: Any) -> Reply:
+    usage = result.usage
+    return Reply(result.model, result.id, result.stop_reason, usage.input_tokens, usage.output_tokens)
+
+
+class _OpenAIChunks:
+    """The last chunk carries the id, model and (with include_usage) the usage; the finish chunk the reason."""
+
+    def __init__(self) -> None:
+        self.last: Any = None
+        self.reason = ""
+
+    def add(self, chunk: Any) -> None:
+        self.last = chunk
+        if chunk.choices and chunk.choices[0].finish_reason is not None:
+            self.reason = chunk.choices[0].finish_reason
+
+    def reply(self) -> Reply:
+        usage = self.last.usage
+        tokens = (usage.prompt_tokens, usage.completion_tokens) if usage is not None else (None, None)
+        return Reply(self.last.model, self.last.id, self.reason, *tokens)
+
+
+class _AnthropicEvents:
+    """message_start carries the id, model and input usage; message_delta the reason and final usage."""
+
+    def __init__(self) -> None:
+        self.start: Any = None
+        self.delta: Any = None
+
+    def add(self, event: Any) -> None:
+        if event.type == "message_start":
+            self.start = event
+        elif event.type == "message_delta":
+            self.delta = event
+
+    def reply(self) -> Reply:
+        message, delta = self.start.message, self.delta
+        return Reply(
+            message.model, message.id, delta.delta.stop_reason, delta.usage.input_tokens, delta.usage.output_tokens
+        )
+
+
+# Two request parameters each: openai's sampling ones, anthropic 2.x's max_tokens and stop sequences.
+def _openai_parameters(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {"gen_ai.request.temperature": kwargs["temperature"], "gen_ai.request.max_tokens": kwargs["max_tokens"]}
+
+
+def _anthropic_parameters(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "gen_ai.request.max_tokens": kwargs["max_tokens"],
+        "gen_ai.request.stop_sequences": kwargs["stop_sequences"],
+    }
+
+
+def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
+    import importlib
+
     from opentelemetry import context, trace
     from opentelemetry.trace import SpanKind
 
+    reply_of, chunks_of, parameters_of = (
+        (_openai_reply, _OpenAIChunks, _openai_parameters)
+        if provider.name == "openai"
+        else (_anthropic_reply, _AnthropicEvents, _anthropic_parameters)
+    )
     tracer = tracer_provider.get_tracer("bench.floor")
     meter = meter_provider.get_meter("bench.floor")
     duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s")
@@ -31,46 +112,34 @@ def instrument(tracer_provider: Any, meter_provider: Any) -> None:
         model = kwargs["model"]
         attrs = {
             "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": "openai",
+            "gen_ai.provider.name": provider.name,
             "gen_ai.request.model": model,
-            "server.address": "api.openai.com",
+            "server.address": provider.address,
             "server.port": 443,
         }
-        span = tracer.start_span(
-            f"chat {model}",
-            kind=SpanKind.CLIENT,
-            attributes={
-                **attrs,
-                "gen_ai.request.temperature": kwargs["temperature"],
-                "gen_ai.request.max_tokens": kwargs["max_tokens"],
-            },
-        )
+        span = tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes={**attrs, **parameters_of(kwargs)})
         return span, attrs, time.perf_counter()
 
-    def finish(span: Any, attrs: dict[str, Any], began: float, model: str, ident: str, reason: str, usage: Any) -> None:
+    def finish(span: Any, attrs: dict[str, Any], began: float, reply: Reply) -> None:
         elapsed = time.perf_counter() - began
-        attrs = {**attrs, "gen_ai.response.model": model}
+        attrs = {**attrs, "gen_ai.response.model": reply.model}
         duration.record(elapsed, attrs)
         span.set_attributes(
             {
-                "gen_ai.response.model": model,
-                "gen_ai.response.id": ident,
-                "gen_ai.response.finish_reasons": (reason,),
+                "gen_ai.response.model": reply.model,
+                "gen_ai.response.id": reply.ident,
+                "gen_ai.response.finish_reasons": (reply.reason,),
             }
         )
-        if usage is not None:
-            tokens.record(usage.prompt_tokens, {**attrs, "gen_ai.token.type": "input"})
+        if reply.input_tokens is not None:
+            tokens.record(reply.input_tokens, {**attrs, "gen_ai.token.type": "input"})
             span.set_attributes(
                 {
-                    "gen_ai.usage.input_tokens": usage.prompt_tokens,
-                    "gen_ai.usage.output_tokens": usage.completion_tokens,
+                    "gen_ai.usage.input_tokens": reply.input_tokens,
+                    "gen_ai.usage.output_tokens": reply.output_tokens,
                 }
             )
         span.end()
-
-    def done(span: Any, attrs: dict[str, Any], began: float, result: Any) -> Any:
-        finish(span, attrs, began, result.model, result.id, result.choices[0].finish_reason, result.usage)
-        return result
 
     class Stream:
         """A plain iterator in front of the SDK's stream: one record per chunk, the span ends at the end."""
@@ -78,8 +147,7 @@ def instrument(tracer_provider: Any, meter_provider: Any) -> None:
         def __init__(self, stream: Any, span: Any, attrs: dict[str, Any], began: float) -> None:
             self.iterator = iter(stream)
             self.span, self.attrs, self.began = span, attrs, began
-            self.last: Any = None
-            self.reason = ""
+            self.chunks = chunks_of()
             self.previous = 0.0
 
         def __iter__(self) -> Stream:
@@ -89,22 +157,21 @@ def instrument(tracer_provider: Any, meter_provider: Any) -> None:
             try:
                 chunk = next(self.iterator)
             except StopIteration:
-                last = self.last
-                finish(self.span, self.attrs, self.began, last.model, last.id, self.reason, last.usage)
+                finish(self.span, self.attrs, self.began, self.chunks.reply())
                 raise
             now = time.perf_counter()
-            if self.last is None:
-                first_chunk.record(now - self.began, self.attrs)
-            else:
+            if self.previous:
                 per_chunk.record(now - self.previous, self.attrs)
+            else:
+                first_chunk.record(now - self.began, self.attrs)
             self.previous = now
-            self.last = chunk
-            if chunk.choices and chunk.choices[0].finish_reason is not None:
-                self.reason = chunk.choices[0].finish_reason
+            self.chunks.add(chunk)
             return chunk
 
-    original = completions.Completions.create
-    original_async = completions.AsyncCompletions.create
+    module_name, sync_class, async_class = provider.target
+    module = importlib.import_module(module_name)
+    original = getattr(module, sync_class).create
+    original_async = getattr(module, async_class).create
 
     def create(self: Any, *args: Any, **kwargs: Any) -> Any:
         span, attrs, began = start(kwargs)
@@ -115,7 +182,8 @@ def instrument(tracer_provider: Any, meter_provider: Any) -> None:
             context.detach(token)
         if kwargs.get("stream"):
             return Stream(result, span, attrs, began)
-        return done(span, attrs, began, result)
+        finish(span, attrs, began, reply_of(result))
+        return result
 
     async def create_async(self: Any, *args: Any, **kwargs: Any) -> Any:
         span, attrs, began = start(kwargs)
@@ -124,7 +192,8 @@ def instrument(tracer_provider: Any, meter_provider: Any) -> None:
             result = await original_async(self, *args, **kwargs)
         finally:
             context.detach(token)
-        return done(span, attrs, began, result)
+        finish(span, attrs, began, reply_of(result))
+        return result
 
-    completions.Completions.create = create  # type: ignore[method-assign]
-    completions.AsyncCompletions.create = create_async  # type: ignore[method-assign]
+    getattr(module, sync_class).create = create
+    getattr(module, async_class).create = create_async

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+PROVIDERS = ("openai",)
 VENV = "genai-openai"
 DISTRIBUTIONS = ("opentelemetry-instrumentation-genai-openai", "opentelemetry-util-genai")
 # util-genai reads a capturing mode; NO_CONTENT is its "off".
@@ -13,7 +14,7 @@ ENVIRON = {
 }
 
 
-def instrument(tracer_provider: Any, meter_provider: Any) -> None:
+def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
     from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 
     OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)

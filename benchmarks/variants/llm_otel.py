@@ -1,14 +1,21 @@
-"""llm-otel's OpenAI instrumentor, as a user would turn it on."""
+"""llm-otel's instrumentor of the provider, as a user would turn it on (global providers set).
+
+On anthropic 2.x it replaces the SDK's own span with its own, so a call has one span (see
+docs/anthropic.md); the SDK still propagates the trace context, now naming llm-otel's span.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+PROVIDERS = ("openai", "anthropic")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("llm-otel",)
 
 
-def instrument(tracer_provider: Any, meter_provider: Any) -> None:
+def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
+    from llm_otel.providers.anthropic import AnthropicInstrumentor
     from llm_otel.providers.openai import OpenAIInstrumentor
 
-    OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    instrumentor = OpenAIInstrumentor if provider.name == "openai" else AnthropicInstrumentor
+    instrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+PROVIDERS = ("openai",)
 VENV = "openinference"
 DISTRIBUTIONS = ("openinference-instrumentation-openai", "openinference-instrumentation")
 ENVIRON = {"OPENINFERENCE_HIDE_INPUTS": "true", "OPENINFERENCE_HIDE_OUTPUTS": "true"}
 
 
-def instrument(tracer_provider: Any, meter_provider: Any) -> None:
+def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
     from openinference.instrumentation.openai import OpenAIInstrumentor
 
     OpenAIInstrumentor().instrument(tracer_provider=tracer_provider)

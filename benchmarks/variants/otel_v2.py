@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+PROVIDERS = ("openai",)
 VENV = "otel-v2"
 DISTRIBUTIONS = ("opentelemetry-instrumentation-openai-v2", "opentelemetry-util-genai")
 # Its default (released-conventions) path reads "true"/"false"; events are left off as well.
@@ -13,7 +14,7 @@ ENVIRON = {
 }
 
 
-def instrument(tracer_provider: Any, meter_provider: Any) -> None:
+def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
     from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
     OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)

@@ -1,18 +1,23 @@
-"""The create methods behind a pass-through wrapt wrapper: the cost of wrapt itself."""
+"""The create methods behind a pass-through wrapt wrapper: the cost of wrapt itself. Global
+providers left no-op, as for `bare`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+PROVIDERS = ("openai", "anthropic")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("wrapt",)
+SET_GLOBALS = False
 
 
-def instrument(tracer_provider: Any, meter_provider: Any) -> None:
+def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
     import wrapt
 
     def passthrough(wrapped: Any, _instance: Any, args: Any, kwargs: Any) -> Any:
         return wrapped(*args, **kwargs)  # for the async method this returns the coroutine as is
 
-    for target in ("Completions.create", "AsyncCompletions.create"):
-        wrapt.wrap_function_wrapper("openai.resources.chat.completions", target, passthrough)
+    module, sync_class, async_class = provider.target
+    for target in (sync_class, async_class):
+        wrapt.wrap_function_wrapper(module, f"{target}.create", passthrough)

@@ -1,0 +1,242 @@
+"""What differs between the measured providers: the request, the canned response bytes, the clients.
+
+Everything else (the timed loops, the OTel set-up, the statistics) is the same for every provider.
+The response bytes are built once, valid as the provider's API sends them (JSON, and SSE for
+streams), and served by an in-process ``httpx2.MockTransport``: no sockets, no network noise.
+Standard library only at import time: ``run.py`` reads the constants with any interpreter.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+LONG_STREAM = 201  # content chunks of the long stream; the short one has 1
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One provider SDK as the benchmark drives it."""
+
+    name: str  # also the SDK's distribution and import name
+    title: str
+    base_url: str
+    address: str  # server.address of base_url (port 443)
+    model: str
+    response_model: str
+    request: dict[str, Any]  # keyword arguments of every call
+    clients: tuple[str, str]  # the SDK's sync and async client classes
+    method: str  # the client attribute path of the measured call, e.g. "messages.create"
+    # (module, sync class, async class) of the measured method, for the variants that patch it.
+    target: tuple[str, str, str]
+    completion_body: Callable[[], bytes]
+    stream_body: Callable[[int], bytes]
+    request_id_header: str
+
+    def metric_attributes(self) -> dict[str, Any]:
+        """The attribute set a per-chunk histogram record carries (the call's metric attributes)."""
+        return {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": self.name,
+            "gen_ai.request.model": self.model,
+            "server.address": self.address,
+            "server.port": 443,
+            "gen_ai.response.model": self.response_model,
+        }
+
+    def make_clients(self) -> dict[str, Any]:
+        """One sync and one async client per canned body: routing costs nothing at call time."""
+        import httpx2
+
+        sdk = importlib.import_module(self.name)
+        sync_class, async_class = (getattr(sdk, name) for name in self.clients)
+        headers = {self.request_id_header: "req_bench"}
+
+        def transport(body: bytes, content_type: str) -> httpx2.MockTransport:
+            reply = {**headers, "content-type": content_type}
+            return httpx2.MockTransport(lambda _request: httpx2.Response(200, headers=reply, content=body))
+
+        bodies = {
+            "call": (self.completion_body(), "application/json"),
+            "stream_1": (self.stream_body(1), "text/event-stream"),
+            "stream_201": (self.stream_body(LONG_STREAM), "text/event-stream"),
+        }
+        clients: dict[str, Any] = {}
+        common: dict[str, Any] = {"api_key": "sk-bench", "base_url": self.base_url, "max_retries": 0}
+        for name, (body, content_type) in bodies.items():
+            http = transport(body, content_type)
+            clients[name] = sync_class(http_client=httpx2.Client(transport=http), **common)
+            clients[f"{name}_async"] = async_class(http_client=httpx2.AsyncClient(transport=http), **common)
+        return clients
+
+
+def _sse(data: dict[str, Any], event: str | None = None) -> bytes:
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+# --- OpenAI: chat.completions ---------------------------------------------------------------------
+
+_OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
+_OPENAI_HEAD = {"id": "chatcmpl-bench0001", "created": 1_700_000_000, "model": _OPENAI_MODEL}
+_OPENAI_USAGE = {
+    "prompt_tokens": 21,
+    "completion_tokens": 3,
+    "total_tokens": 24,
+    "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+    "completion_tokens_details": {
+        "reasoning_tokens": 0,
+        "audio_tokens": 0,
+        "accepted_prediction_tokens": 0,
+        "rejected_prediction_tokens": 0,
+    },
+}
+
+
+def _openai_completion() -> bytes:
+    message: dict[str, Any] = {"role": "assistant", "content": "Hello there.", "refusal": None, "annotations": []}
+    body = {
+        **_OPENAI_HEAD,
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+        "usage": _OPENAI_USAGE,
+        "service_tier": "default",
+        "system_fingerprint": "fp_bench",
+    }
+    return json.dumps(body).encode()
+
+
+def _openai_stream(content_chunks: int) -> bytes:
+    """A role chunk carrying the first token, more tokens, a finish chunk, [DONE]."""
+
+    def chunk(delta: dict[str, Any], finish: str | None) -> bytes:
+        return _sse(
+            {
+                **_OPENAI_HEAD,
+                "object": "chat.completion.chunk",
+                "service_tier": "default",
+                "system_fingerprint": "fp_bench",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            }
+        )
+
+    parts = [chunk({"role": "assistant", "content": "Hello", "refusal": None}, None)]
+    parts += [chunk({"content": " there"}, None) for _ in range(content_chunks - 1)]
+    parts += [chunk({}, "stop"), b"data: [DONE]\n\n"]
+    return b"".join(parts)
+
+
+OPENAI = Provider(
+    name="openai",
+    title="OpenAI",
+    base_url="https://api.openai.com/v1",
+    address="api.openai.com",
+    model="gpt-4o-mini",
+    response_model=_OPENAI_MODEL,
+    # A typical small chat request; the sampling parameters give every instrumentation request attributes to read.
+    request={
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": "You are a terse assistant."},
+            {"role": "user", "content": "Say hello."},
+        ],
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "max_tokens": 64,
+    },
+    clients=("OpenAI", "AsyncOpenAI"),
+    method="chat.completions.create",
+    target=("openai.resources.chat.completions", "Completions", "AsyncCompletions"),
+    completion_body=_openai_completion,
+    stream_body=_openai_stream,
+    request_id_header="x-request-id",
+)
+
+
+# --- Anthropic: messages --------------------------------------------------------------------------
+
+_ANTHROPIC_MESSAGE = {
+    "id": "msg_bench0001",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-haiku-4-5-20251001",
+}
+_ANTHROPIC_USAGE = {
+    "input_tokens": 21,
+    "cache_creation_input_tokens": 0,
+    "cache_read_input_tokens": 0,
+    "output_tokens": 3,
+    "service_tier": "standard",
+}
+
+
+def _anthropic_message() -> bytes:
+    body = {
+        **_ANTHROPIC_MESSAGE,
+        "content": [{"type": "text", "text": "Hello there."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": _ANTHROPIC_USAGE,
+    }
+    return json.dumps(body).encode()
+
+
+def _anthropic_stream(content_chunks: int) -> bytes:
+    """message_start, a text block (start, ping, deltas, stop), message_delta with the usage, message_stop."""
+    start: dict[str, Any] = {
+        **_ANTHROPIC_MESSAGE,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {**_ANTHROPIC_USAGE, "output_tokens": 1},
+    }
+    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " there"}}
+    parts = [
+        _sse({"type": "message_start", "message": start}, "message_start"),
+        _sse(
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            "content_block_start",
+        ),
+        _sse({"type": "ping"}, "ping"),
+        *(_sse(delta, "content_block_delta") for _ in range(content_chunks)),
+        _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+        _sse(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {key: value for key, value in _ANTHROPIC_USAGE.items() if key != "service_tier"},
+            },
+            "message_delta",
+        ),
+        _sse({"type": "message_stop"}, "message_stop"),
+    ]
+    return b"".join(parts)
+
+
+ANTHROPIC = Provider(
+    name="anthropic",
+    title="Anthropic",
+    base_url="https://api.anthropic.com",
+    address="api.anthropic.com",
+    model="claude-haiku-4-5",
+    response_model=_ANTHROPIC_MESSAGE["model"],
+    # anthropic 2.x takes no sampling parameters: max_tokens and stop_sequences are the request attributes.
+    request={
+        "model": "claude-haiku-4-5",
+        "system": "You are a terse assistant.",
+        "messages": [{"role": "user", "content": "Say hello."}],
+        "max_tokens": 64,
+        "stop_sequences": ["###"],
+    },
+    clients=("Anthropic", "AsyncAnthropic"),
+    method="messages.create",
+    target=("anthropic.resources.messages", "Messages", "AsyncMessages"),
+    completion_body=_anthropic_message,
+    stream_body=_anthropic_stream,
+    request_id_header="request-id",
+)
+
+PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC)}
