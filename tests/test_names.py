@@ -66,6 +66,7 @@ def test_experimental_opt_in_switches_metric_names(fake: FakeProvider) -> None:
         "gen_ai.client.operation.duration",
         "gen_ai.client.token.usage",
         "llm_otel.client.requests.in_flight",
+        "llm_otel.client.unpriced_calls",  # the test's models have no price
     ]
     env["OTEL_SEMCONV_STABILITY_OPT_IN"] = "http, gen_ai_latest_experimental"
     assert _metric_names(env, fake.openai_base_url) == [
@@ -77,4 +78,5 @@ def test_experimental_opt_in_switches_metric_names(fake: FakeProvider) -> None:
         "gen_ai.client.inference.usage.input_tokens",  # cache and reasoning counts were 0: not recorded
         "gen_ai.client.inference.usage.output_tokens",
         "llm_otel.client.requests.in_flight",
+        "llm_otel.client.unpriced_calls",  # the test's models have no price
     ]

@@ -53,6 +53,7 @@ async def test_chat_create_span_has_exact_attributes(api: Api, otel: Recorded, f
         "gen_ai.response.finish_reasons": ("stop", "stop"),
         "gen_ai.usage.input_tokens": 6,
         "gen_ai.usage.output_tokens": 24,
+        "llm_otel.usage.cost": pytest.approx((6 * 0.15 + 24 * 0.60) / 1e6, rel=1e-12),  # gpt-4o-mini list price
         "openai.response.system_fingerprint": FINGERPRINT,
         "openai.response.service_tier": "default",
     }
@@ -133,6 +134,7 @@ async def test_embeddings(api: Api, otel: Recorded, fake: FakeProvider) -> None:
         "gen_ai.embeddings.dimension.count": 4,
         "gen_ai.response.model": model,
         "gen_ai.usage.input_tokens": 3,
+        "llm_otel.usage.cost": pytest.approx(3 * 0.02 / 1e6, rel=1e-12),
     }
     point = otel.point("gen_ai.client.token.usage", gen_ai__token__type="input")
     assert (point.count, point.sum) == (1, 3)
@@ -156,6 +158,8 @@ async def test_responses_create(api: Api, otel: Recorded, fake: FakeProvider) ->
         "gen_ai.usage.input_tokens": 2,
         "gen_ai.usage.output_tokens": 15,  # reasoning tokens included, as OpenAI reports them
         "gen_ai.usage.reasoning.output_tokens": 3,
+        # 1 uncached and 1 cached input token, 12 output and 3 reasoning tokens at the output price
+        "llm_otel.usage.cost": pytest.approx((1 * 0.15 + 1 * 0.075 + 15 * 0.60) / 1e6, rel=1e-12),
         "openai.response.service_tier": "default",
     }
     expected["gen_ai.usage.cache_read.input_tokens"] = 1

@@ -4,6 +4,7 @@ Example::
 
     import llm_otel
 
+    llm_otel.configure()  # tracer, meter and logger providers from OTEL_* / LLM_OTEL_* variables
     llm_otel.instrument()  # every installed, supported provider SDK
 """
 
@@ -11,5 +12,43 @@ from __future__ import annotations
 
 from ._instrument import instrument, uninstrument
 from ._version import __version__
+from .agents import execute_tool, invoke_agent, invoke_workflow
+from .resilience import (
+    BreakerPolicy,
+    CircuitBreaker,
+    CircuitOpenError,
+    RetryPolicy,
+    Route,
+    breaker_states,
+    get_breaker,
+    resilient,
+    without_sdk_retries,
+)
+from .setup import JsonFormatter, Pipeline, configure, install_json_logging
+from .telemetry._cardinality import set_attribute_value_limit
+from .telemetry._pricing import Price, set_prices
 
-__all__ = ["__version__", "instrument", "uninstrument"]
+__all__ = [
+    "BreakerPolicy",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "JsonFormatter",
+    "Pipeline",
+    "Price",
+    "RetryPolicy",
+    "Route",
+    "__version__",
+    "breaker_states",
+    "configure",
+    "execute_tool",
+    "get_breaker",
+    "install_json_logging",
+    "instrument",
+    "invoke_agent",
+    "invoke_workflow",
+    "resilient",
+    "set_attribute_value_limit",
+    "set_prices",
+    "uninstrument",
+    "without_sdk_retries",
+]

@@ -14,6 +14,7 @@ from opentelemetry.trace import TracerProvider
 from llm_otel._version import __version__
 
 from . import _names as n
+from ._cost import CostMeter
 
 if TYPE_CHECKING:
     from ._record import Attributes, Outcome
@@ -79,6 +80,7 @@ class Instruments:
         "_input_tokens",
         "_output_tokens",
         "_usage",
+        "cost",
         "in_flight",
         "time_per_chunk",
         "time_to_first_chunk",
@@ -133,6 +135,7 @@ class Instruments:
                 n.CLIENT_TOKEN_USAGE, tokens, "Number of input and output tokens used.", n.TOKEN_BUCKETS
             )
         self.in_flight = InFlight(meter)
+        self.cost = CostMeter(meter)
 
     def duration(self, operation: str) -> Histogram:
         return self._embeddings_duration if operation == n.OP_EMBEDDINGS else self._duration

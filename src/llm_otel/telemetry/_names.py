@@ -105,5 +105,73 @@ TIME_PER_OUTPUT_CHUNK_BUCKETS: Final = DURATION_BUCKETS
 
 # --- ours: one namespace, documented in docs/telemetry.md --------------------------------------
 LLM_OTEL_REQUESTS_IN_FLIGHT: Final = "llm_otel.client.requests.in_flight"
+LLM_OTEL_PROVIDER_HEALTH: Final = "llm_otel.provider.health"
 
 INSTRUMENTATION_SCOPE: Final = "llm_otel"
+
+# --- resilience (llm_otel.resilience; docs/telemetry.md#resilience, docs/resilience.md) ---------
+RESILIENT_SPAN: Final = "resilient"  # span name prefix: "resilient {name}"
+RESILIENCE_NAME: Final = "llm_otel.resilience.name"
+RESILIENCE_ROUTE: Final = "llm_otel.resilience.route"
+RESILIENCE_OUTCOME: Final = "llm_otel.resilience.outcome"
+RESILIENCE_ATTEMPT: Final = "llm_otel.resilience.attempt"
+RESILIENCE_ATTEMPT_COUNT: Final = "llm_otel.resilience.attempt_count"
+RESILIENCE_DELAY: Final = "llm_otel.resilience.delay"
+RESILIENCE_FROM: Final = "llm_otel.resilience.from"
+RESILIENCE_TO: Final = "llm_otel.resilience.to"
+RESILIENCE_REASON: Final = "llm_otel.resilience.reason"
+BREAKER_NAME: Final = "llm_otel.circuit_breaker.name"
+BREAKER_FROM_STATE: Final = "llm_otel.circuit_breaker.from_state"
+BREAKER_TO_STATE: Final = "llm_otel.circuit_breaker.to_state"
+BREAKER_OUTCOME: Final = "llm_otel.circuit_breaker.outcome"
+# metrics
+RESILIENCE_CALLS: Final = "llm_otel.resilience.calls"
+RESILIENCE_ATTEMPTS: Final = "llm_otel.resilience.attempts"
+RESILIENCE_RETRIES: Final = "llm_otel.resilience.retries"
+RESILIENCE_FALLBACKS: Final = "llm_otel.resilience.fallbacks"
+BREAKER_STATE: Final = "llm_otel.circuit_breaker.state"
+BREAKER_TRANSITIONS: Final = "llm_otel.circuit_breaker.transitions"
+BREAKER_CALLS: Final = "llm_otel.circuit_breaker.calls"
+# span events and structured log events
+EVENT_RETRY: Final = "retry"
+EVENT_FALLBACK: Final = "fallback"
+EVENT_BREAKER_REJECTED: Final = "circuit_breaker.rejected"
+LOG_BREAKER_STATE_CHANGE: Final = "circuit_breaker.state_change"
+LOG_FALLBACK_ACTIVATED: Final = "fallback.activated"
+LOG_RETRY_SCHEDULED: Final = "retry.scheduled"
+LOG_RETRY_EXHAUSTED: Final = "retry.exhausted"
+# values: call outcomes (wrapper and breaker) and breaker states (gauge: 0 closed, 1 open, 2 half-open)
+OUTCOME_SUCCESS: Final = "success"
+OUTCOME_FAILURE: Final = "failure"
+OUTCOME_IGNORED: Final = "ignored"
+OUTCOME_REJECTED: Final = "rejected"
+OUTCOME_SLOW: Final = "slow"
+STATE_CLOSED: Final = "closed"
+STATE_OPEN: Final = "open"
+STATE_HALF_OPEN: Final = "half_open"
+
+# --- cost, cardinality guard, agent/workflow/tool spans (docs/cost.md, docs/agents.md) ---------
+LLM_OTEL_COST: Final = "llm_otel.client.cost"  # counter, USD
+LLM_OTEL_UNPRICED_CALLS: Final = "llm_otel.client.unpriced_calls"
+USAGE_COST: Final = "llm_otel.usage.cost"  # span attribute, USD
+# gen_ai.token.type values of the cost counter: the parts a call's price is made of.
+TOKEN_CACHE_READ: Final = "cache_read"
+TOKEN_CACHE_WRITE: Final = "cache_write"
+TOKEN_REASONING: Final = "reasoning"
+# The value a bounded attribute takes once its cap of distinct values is reached.
+OVERFLOW_VALUE: Final = "_OTHER"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+AGENT_NAME: Final = "gen_ai.agent.name"
+AGENT_ID: Final = "gen_ai.agent.id"
+AGENT_DESCRIPTION: Final = "gen_ai.agent.description"
+AGENT_VERSION: Final = "gen_ai.agent.version"
+WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+TOOL_NAME: Final = "gen_ai.tool.name"
+TOOL_TYPE: Final = "gen_ai.tool.type"
+TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+WORKFLOW_DURATION: Final = "gen_ai.workflow.duration"
+EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"

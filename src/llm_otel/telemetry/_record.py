@@ -11,7 +11,9 @@ from opentelemetry.util.types import AttributeValue
 from llm_otel._log import internal_error
 
 from . import _names as n
+from ._cardinality import guard
 from ._instruments import Telemetry
+from ._window import calls
 
 Attributes = dict[str, AttributeValue]
 _STATUS_DESCRIPTION_MAX = 200
@@ -60,12 +62,13 @@ def error_type(exc: BaseException) -> str:
 
     Classes are named by their package's public path (``openai.RateLimitError``, not the private
     ``openai._exceptions.RateLimitError``), builtins bare (``TimeoutError``). SDKs raise one class
-    per well-known status and a generic ``APIStatusError`` for the rest, where the status says more.
+    per well-known status and a generic ``APIStatusError`` for the rest, where the status says more
+    (unless it is no error status: anthropic raises it for an error event in a 200 stream).
     """
     cls = type(exc)
     if cls.__name__ == "APIStatusError":
         status = getattr(exc, "status_code", None)
-        if isinstance(status, int):
+        if isinstance(status, int) and status >= 400:
             return str(status)
     package = cls.__module__.partition(".")[0]
     return cls.__qualname__ if package == "builtins" else f"{package}.{cls.__qualname__}"
@@ -81,6 +84,7 @@ class Invocation:
         "attrs",
         "done",
         "first_chunk",
+        "model",
         "operation",
         "request_attributes",
         "span",
@@ -99,9 +103,12 @@ class Invocation:
     ) -> None:
         self.telemetry = telemetry
         self.operation = operation
+        self.model = model
+        # Metrics see the model bounded (see _cardinality); the span, one per call, the model as given.
+        bounded = guard.request_model(model) if model else None
         attrs: Attributes = {n.OPERATION_NAME: operation, n.PROVIDER_NAME: provider}
-        if model:
-            attrs[n.REQUEST_MODEL] = model
+        if bounded:
+            attrs[n.REQUEST_MODEL] = bounded
         if address:
             attrs[n.SERVER_ADDRESS] = address
             if port:
@@ -109,9 +116,11 @@ class Invocation:
         self.attrs = attrs
         # Given at start so that samplers see them, as the conventions ask.
         self.span: Span = telemetry.tracer.start_span(
-            f"{operation} {model}" if model else operation, kind=SpanKind.CLIENT, attributes=attrs
+            f"{operation} {model}" if model else operation,
+            kind=SpanKind.CLIENT,
+            attributes=attrs if bounded == model else {**attrs, n.REQUEST_MODEL: model},
         )
-        self._flight = telemetry.instruments.in_flight.enter(operation, provider, model or "")
+        self._flight = telemetry.instruments.in_flight.enter(operation, provider, bounded or "")
         # Set only when the span records; written with the response's in one call at the end.
         self.request_attributes: Attributes | None = None
         self.accumulator: Accumulator | None = None  # set when the result is a stream
@@ -168,7 +177,7 @@ class Invocation:
         instruments.in_flight.leave(self._flight)
         attrs = self.attrs
         if outcome is not None and outcome.response_model:
-            attrs = {**attrs, n.RESPONSE_MODEL: outcome.response_model}
+            attrs = {**attrs, n.RESPONSE_MODEL: guard.response_model(outcome.response_model)}
         span = self.span
         recording = span.is_recording()
         # One set_attributes call for everything the span learnt after it started.
@@ -180,10 +189,15 @@ class Invocation:
             if recording:
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
         instruments.duration(self.operation).record(duration, attrs)
+        calls.record(self._flight[1], exc)  # the in-flight key is (operation, provider, model)
         instruments.record_tokens(self.operation, attrs, outcome)
+        # The in-flight key is (operation, provider, bounded model): the cost is kept by the last two.
+        cost = instruments.cost.record(*self._flight[1:], self.model, outcome)
         if recording:
             if outcome is not None:
                 _response_attributes(outcome, details)
+                if cost is not None:
+                    details[n.USAGE_COST] = cost
             if self.first_chunk is not None:
                 details[n.RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk - self.start
             if details:
