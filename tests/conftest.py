@@ -290,3 +290,38 @@ def _fresh_attribute_bounds() -> Iterator[None]:
     set_attribute_value_limit(DEFAULT_LIMIT)
     yield
     set_attribute_value_limit(DEFAULT_LIMIT)
+
+
+# --- message content ------------------------------------------------------------------------------
+@dataclass
+class ContentCapture:
+    """Turns content capture on for a test, with its events sent to an in-memory log exporter."""
+
+    exporter: Any
+    provider: Any
+
+    def __call__(self, mode: str, **options: Any) -> None:
+        from llm_otel import set_content_capture
+
+        set_content_capture(mode, logger_provider=self.provider, **options)
+
+    def events(self) -> list[Any]:
+        gc.collect()  # abandoned streams emit their event when collected
+        return [data.log_record for data in self.exporter.get_finished_logs()]
+
+
+@pytest.fixture
+def capture() -> Iterator[ContentCapture]:
+    """Content capture as a test sets it (off until called); back to off afterwards."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    from llm_otel import set_content_capture
+
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    set_content_capture("NO_CONTENT", logger_provider=provider)
+    yield ContentCapture(exporter, provider)
+    set_content_capture("NO_CONTENT")
+    provider.shutdown()

@@ -26,12 +26,16 @@ from .resilience import (
 )
 from .setup import JsonFormatter, Pipeline, configure, install_json_logging
 from .telemetry._cardinality import set_attribute_value_limit
+from .telemetry._content import Content, ContentMode, capture_content, set_content_capture
 from .telemetry._pricing import Price, set_prices
+from .telemetry._redact import pattern_redactor, redact_api_keys, redact_emails, redact_phone_numbers
 
 __all__ = [
     "BreakerPolicy",
     "CircuitBreaker",
     "CircuitOpenError",
+    "Content",
+    "ContentMode",
     "JsonFormatter",
     "Pipeline",
     "Price",
@@ -39,6 +43,7 @@ __all__ = [
     "Route",
     "__version__",
     "breaker_states",
+    "capture_content",
     "configure",
     "execute_tool",
     "get_breaker",
@@ -46,8 +51,13 @@ __all__ = [
     "instrument",
     "invoke_agent",
     "invoke_workflow",
+    "pattern_redactor",
+    "redact_api_keys",
+    "redact_emails",
+    "redact_phone_numbers",
     "resilient",
     "set_attribute_value_limit",
+    "set_content_capture",
     "set_prices",
     "uninstrument",
     "without_sdk_retries",

@@ -49,6 +49,12 @@ TOKEN_MODALITY: Final = "gen_ai.token.modality"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
+# Opt-in message content (telemetry/_content.py, docs/content.md): span attributes and the log event.
+INPUT_MESSAGES: Final = "gen_ai.input.messages"
+OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
+EVENT_INFERENCE_DETAILS: Final = "gen_ai.client.inference.operation.details"
 
 # OpenAI-specific attributes (the conventions moved them out of the deprecated gen_ai.openai.*).
 OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"

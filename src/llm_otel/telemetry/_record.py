@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from time import perf_counter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
@@ -14,6 +14,9 @@ from . import _names as n
 from ._cardinality import guard
 from ._instruments import Telemetry
 from ._window import calls
+
+if TYPE_CHECKING:
+    from ._content import CallContent
 
 Attributes = dict[str, AttributeValue]
 _STATUS_DESCRIPTION_MAX = 200
@@ -82,6 +85,7 @@ class Invocation:
         "_prev_chunk",
         "accumulator",
         "attrs",
+        "content",
         "done",
         "first_chunk",
         "model",
@@ -124,6 +128,7 @@ class Invocation:
         # Set only when the span records; written with the response's in one call at the end.
         self.request_attributes: Attributes | None = None
         self.accumulator: Accumulator | None = None  # set when the result is a stream
+        self.content: CallContent | None = None  # set when message content is captured
         self.done = False
         self.first_chunk: float | None = None
         self._prev_chunk = 0.0
@@ -202,6 +207,8 @@ class Invocation:
                 details[n.RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk - self.start
             if details:
                 span.set_attributes(details)
+        if self.content is not None:
+            self.content.finish(span, attrs)
         span.end()
 
 

@@ -19,6 +19,8 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
 
 from llm_otel._log import internal_error
 
+from . import _content
+from ._content import ContentReader
 from ._instruments import Telemetry
 from ._record import Accumulator, Attributes, Invocation, Outcome
 from ._stream import AsyncManager, AsyncStream, SyncManager, SyncStream
@@ -59,6 +61,8 @@ class Operation:
     model: Callable[[Mapping[str, Any]], str | None] = model_argument
     prepare: Callable[[dict[str, Any]], bool] | None = None
     entered: str | None = None
+    # How to read the call's message content; None for methods without any (embeddings).
+    content: ContentReader | None = None
 
 
 def _begin(
@@ -82,6 +86,8 @@ def _begin(
             injected = op.prepare(kwargs)
     except Exception as err:
         internal_error("request", err)
+    # Off (the default), this is the whole cost of content capture: one check of the mode.
+    invocation.content = _content.start(op.content, kwargs)
     return invocation, injected
 
 
@@ -89,8 +95,10 @@ def _settle(op: Operation, invocation: Invocation, result: Any, injected: bool, 
     try:
         accumulator = op.stream(result, injected)
         if accumulator is not None:
-            invocation.accumulator = accumulator
+            invocation.accumulator = accumulator if invocation.content is None else invocation.content.tee(accumulator)
             return (AsyncStream if is_async else SyncStream)(result, invocation)
+        if invocation.content is not None:
+            invocation.content.output(result)
         outcome = op.response(result, invocation.span.is_recording())
     except Exception as err:
         internal_error("response", err)
@@ -137,7 +145,7 @@ class _EnteredManager(wrapt.BaseObjectProxy[Any]):
             if accumulator is None:
                 invocation.finish(None)
                 return
-            invocation.accumulator = accumulator
+            invocation.accumulator = accumulator if invocation.content is None else invocation.content.tee(accumulator)
             # The entered object reads its events from this attribute lazily, so every helper
             # (iteration, text streams, final-message getters) now goes through the proxy.
             self._self_stream = (AsyncStream if is_async else SyncStream)(stream, invocation)

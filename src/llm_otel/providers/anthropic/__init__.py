@@ -18,6 +18,7 @@ from llm_otel.providers._endpoint import EndpointCache
 from llm_otel.telemetry import Accumulator, Endpoint, Operation, Telemetry
 from llm_otel.telemetry import _names as n
 
+from ._content import CONTENT
 from ._native import NATIVE_FUNCTION, NATIVE_MODULE, PassThroughTracerProvider, native_span_wrapper
 from ._read import MessageEventAccumulator, read_message, read_request
 
@@ -92,9 +93,11 @@ class AnthropicInstrumentor(ProviderInstrumentor):
         def events(result: Any, _injected: bool) -> Accumulator | None:
             return MessageEventAccumulator() if isinstance(result, streams) else None
 
-        chat = Operation(n.OP_CHAT, _endpoint, read_request, read_message, events)
+        chat = Operation(n.OP_CHAT, _endpoint, read_request, read_message, events, content=CONTENT)
         # stream() calls no other wrapped method: its manager sends the request when entered.
-        entered = Operation(n.OP_CHAT, _endpoint, read_request, read_message, events, entered="_raw_stream")
+        entered = Operation(
+            n.OP_CHAT, _endpoint, read_request, read_message, events, entered="_raw_stream", content=CONTENT
+        )
         # (module, class, methods); each class also has an Async twin. Modules an SDK release lacks
         # are skipped: 0.x kept messages in one module and prompt caching under beta.
         table: tuple[tuple[str, tuple[tuple[str, Operation], ...]], ...] = (

@@ -16,6 +16,7 @@ from llm_otel.providers._read import request_reader
 from llm_otel.telemetry import Accumulator, Endpoint, Operation
 from llm_otel.telemetry import _names as n
 
+from ._content import CHAT_CONTENT, RESPONSES_CONTENT
 from ._read import (
     CHAT_REQUEST,
     EMBEDDINGS_REQUEST,
@@ -104,10 +105,15 @@ class OpenAIInstrumentor(ProviderInstrumentor):
             read_completion,
             chunks,
             prepare=_inject_usage if stream_usage else None,
+            content=CHAT_CONTENT,
         )
-        completion = Operation(n.OP_TEXT_COMPLETION, _endpoint, request_reader(CHAT_REQUEST), read_completion, chunks)
+        completion = Operation(
+            n.OP_TEXT_COMPLETION, _endpoint, request_reader(CHAT_REQUEST), read_completion, chunks, content=CHAT_CONTENT
+        )
         embeddings = Operation(n.OP_EMBEDDINGS, _endpoint, request_reader(EMBEDDINGS_REQUEST), read_completion, chunks)
-        responses = Operation(n.OP_CHAT, _endpoint, request_reader(RESPONSES_REQUEST), read_response, events)
+        responses = Operation(
+            n.OP_CHAT, _endpoint, request_reader(RESPONSES_REQUEST), read_response, events, content=RESPONSES_CONTENT
+        )
 
         # (module, class, methods and their operation); each class also has an Async twin.
         table: tuple[tuple[str, str, tuple[tuple[str, Operation | None], ...]], ...] = (
