@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
-import weakref
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from time import perf_counter
@@ -38,6 +36,7 @@ from llm_otel._log import internal_error
 from llm_otel._version import __version__
 from llm_otel.telemetry import _names as n
 from llm_otel.telemetry._cardinality import BoundedValues, guard
+from llm_otel.telemetry._instruments import PerMeterProvider
 from llm_otel.telemetry._record import error_type
 
 __all__ = ["AgentScope", "execute_tool", "invoke_agent", "invoke_workflow"]
@@ -66,17 +65,7 @@ class _Durations:
         }
 
 
-_durations: weakref.WeakKeyDictionary[Any, _Durations] = weakref.WeakKeyDictionary()
-_durations_lock = threading.Lock()
-
-
-def _durations_for(meter_provider: MeterProvider | None) -> _Durations:
-    provider = meter_provider or metrics.get_meter_provider()
-    with _durations_lock:
-        found = _durations.get(provider)
-        if found is None:
-            found = _durations[provider] = _Durations(provider)
-        return found
+_durations_for = PerMeterProvider(_Durations)
 
 
 class AgentScope:

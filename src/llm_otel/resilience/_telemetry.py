@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
@@ -22,6 +20,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from llm_otel._log import event, internal_error
 from llm_otel._version import __version__
 from llm_otel.telemetry import _names as n
+from llm_otel.telemetry._instruments import PerMeterProvider
 
 from ._breaker import CircuitBreaker, State, add_global_listener
 from ._registry import all_breakers, call_counts
@@ -120,16 +119,7 @@ class _Instruments:
         )
 
 
-_instruments: weakref.WeakKeyDictionary[Any, _Instruments] = weakref.WeakKeyDictionary()
-_instruments_lock = threading.Lock()
-
-
-def _instruments_for(meter_provider: MeterProvider) -> _Instruments:
-    with _instruments_lock:
-        found = _instruments.get(meter_provider)
-        if found is None:
-            found = _instruments[meter_provider] = _Instruments(meter_provider)
-        return found
+_instruments_for = PerMeterProvider(_Instruments)
 
 
 class ResilienceTelemetry:
@@ -139,7 +129,7 @@ class ResilienceTelemetry:
 
     def __init__(self, tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None) -> None:
         self.tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
-        self.instruments = _instruments_for(meter_provider or metrics.get_meter_provider())
+        self.instruments = _instruments_for(meter_provider)
 
     def start(self, name: str) -> Span:
         try:
@@ -199,9 +189,7 @@ def finish(span: Span, route: str | None, outcome: str, attempts: int, exc: Base
 
 def _on_transition(breaker: CircuitBreaker, old: State, new: State, reason: str) -> None:
     attrs = {n.BREAKER_NAME: breaker.name, n.BREAKER_FROM_STATE: old.label, n.BREAKER_TO_STATE: new.label}
-    with _instruments_lock:
-        every = list(_instruments.values())
-    for instruments in every:  # breakers are process-wide: every MeterProvider sees them
+    for instruments in _instruments_for.made():  # breakers are process-wide: every MeterProvider sees them
         instruments.transitions.add(1, attrs)
     level = logging.WARNING if new is State.OPEN else logging.INFO
     event(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, MeterProvider, Observation
@@ -178,21 +178,37 @@ _USAGE_COUNTERS = (
 )
 
 
-_instruments: weakref.WeakKeyDictionary[Any, Instruments] = weakref.WeakKeyDictionary()
-_instruments_lock = threading.Lock()
+T = TypeVar("T")
 
 
-def instruments_for(meter_provider: MeterProvider) -> Instruments:
-    """The instruments of this MeterProvider, created on first use and shared by every instrumentor.
+class PerMeterProvider(Generic[T]):
+    """One set of instruments per MeterProvider, created on first use and shared afterwards.
 
-    Registering them twice would duplicate the in-flight callback and make the SDK warn about
-    conflicting instruments.
+    Registering instruments twice would duplicate observable callbacks and make the SDK warn
+    about conflicting instruments; providers that are dropped take their instruments with them.
     """
-    with _instruments_lock:
-        found = _instruments.get(meter_provider)
-        if found is None:
-            found = _instruments[meter_provider] = Instruments(meter_provider)
-        return found
+
+    def __init__(self, factory: Callable[[MeterProvider], T]) -> None:
+        self._factory = factory
+        self._made: weakref.WeakKeyDictionary[Any, T] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, meter_provider: MeterProvider | None = None) -> T:
+        provider = meter_provider or metrics.get_meter_provider()
+        with self._lock:
+            found = self._made.get(provider)
+            if found is None:
+                found = self._made[provider] = self._factory(provider)
+            return found
+
+    def made(self) -> list[T]:
+        """Every set created so far, for events that every MeterProvider should see."""
+        with self._lock:
+            return list(self._made.values())
+
+
+#: The instruments of this MeterProvider, shared by every instrumentor.
+instruments_for = PerMeterProvider(Instruments)
 
 
 class Telemetry:
@@ -204,4 +220,4 @@ class Telemetry:
         self, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
     ) -> None:
         self.tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE, __version__, tracer_provider, _SCHEMA_URL)
-        self.instruments = instruments_for(meter_provider or metrics.get_meter_provider())
+        self.instruments = instruments_for(meter_provider)
