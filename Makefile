@@ -1,10 +1,13 @@
 # Two set-up commands, each building its own virtualenv on first use:
 #   make demo   - run `llm-otel demo` on the embedded fake provider
-#   make test   - lint, then the whole test suite on the latest and the oldest supported provider SDKs
+#   make test   - lint, then the whole test suite on the latest and on the oldest supported SDKs and OpenTelemetry
 PYTHON ?= python3
 VENV := .venv
 OLDEST := .venv-oldest
-OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 "httpx<0.28"
+# The floors of pyproject.toml: the oldest SDKs and the oldest OpenTelemetry and wrapt we support.
+OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 "httpx<0.28" opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
+	opentelemetry-exporter-otlp==1.42.0 opentelemetry-exporter-prometheus==0.63b0 \
+	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0
 
 .PHONY: demo test lint bench clean
 

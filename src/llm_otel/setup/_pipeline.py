@@ -42,6 +42,8 @@ _CONSOLE = {
     "metrics": ("opentelemetry.sdk.metrics.export", "ConsoleMetricExporter"),
     "logs": ("opentelemetry.sdk._logs.export", "ConsoleLogRecordExporter"),
 }
+# The SDK's own limit of distinct attribute sets per instrument, which older SDKs cannot change.
+_SDK_CARDINALITY_LIMIT = 2000
 # Exporter failures: one line per this many seconds, whatever the export interval.
 _EXPORT_LOG_INTERVAL_S = 60.0
 
@@ -119,13 +121,22 @@ class Pipeline:
 def _views(settings: Settings) -> Sequence[View]:
     # Bucket boundaries come from the instruments' advisory (the conventions' values, in _names);
     # the view bounds the distinct attribute sets each of our instruments keeps.
-    return [
-        View(
+    try:
+        limited = View(
             meter_name=n.INSTRUMENTATION_SCOPE,
             instrument_name="*",
             aggregation_cardinality_limit=settings.cardinality_limit,
         )
-    ]
+    except TypeError:  # SDK < 1.45 has no per-view limit; its own default of 2,000 per instrument applies
+        if settings.cardinality_limit != _SDK_CARDINALITY_LIMIT:
+            warn_once(
+                "views:cardinality",
+                "llm-otel: this opentelemetry-sdk cannot set the cardinality limit to %s; its default of %s applies",
+                settings.cardinality_limit,
+                _SDK_CARDINALITY_LIMIT,
+            )
+        return []
+    return [limited]
 
 
 def build(settings: Settings, environ: Any, resource: Resource | None = None) -> Pipeline:
