@@ -57,7 +57,12 @@ async def ask(chat: Resilient, **kwargs: Any) -> Any:
 
 
 def logged(caplog: pytest.LogCaptureFixture, name: str) -> list[dict[str, Any]]:
-    return [r.llm_otel_fields for r in caplog.records if getattr(r, "llm_otel_event", None) == name]  # type: ignore[attr-defined]
+    """The fields of each ``name`` event, with the trace and span ids the record carries."""
+    return [
+        {**r.llm_otel_fields, **dict(zip(("trace_id", "span_id"), r.llm_otel_ids or (), strict=False))}  # type: ignore[attr-defined]
+        for r in caplog.records
+        if getattr(r, "llm_otel_event", None) == name
+    ]
 
 
 def values(otel: Recorded, name: str) -> dict[frozenset[tuple[str, Any]], Any]:

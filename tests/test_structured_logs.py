@@ -148,3 +148,25 @@ def test_rate_limit_lets_one_line_through_per_interval_and_counts_the_rest() -> 
         "Failed to export batch, attempt 0",
         "Failed to export batch, attempt 12 (llm-otel held back 11 similar exporter lines)",
     ]
+
+
+def test_an_event_formatted_later_keeps_the_ids_of_the_span_it_was_logged_in() -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)  # formatted below, as a queue or a capture would, outside the span
+
+    handler = Keep()
+    logger.addHandler(handler)
+    tracer = TracerProvider().get_tracer("test")
+    try:
+        with tracer.start_as_current_span("call") as span:
+            event("retry.exhausted", logging.WARNING, route="r1")
+    finally:
+        logger.removeHandler(handler)
+    [record] = records
+    line = json.loads(JsonFormatter().format(record))
+    assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert line["span_id"] == format(span.get_span_context().span_id, "016x")
+    assert "field.trace_id" not in line

@@ -6,6 +6,8 @@ import logging
 import threading
 import time
 
+from opentelemetry import trace
+
 logger = logging.getLogger("llm_otel")
 
 _INTERVAL_S = 300.0
@@ -34,10 +36,16 @@ def warn_once(key: str, message: str, *args: object) -> None:
 
 def event(name: str, level: int = logging.INFO, **fields: object) -> None:
     """Emit one of our structured events: the JSON formatter renders ``name`` and ``fields`` as keys;
-    a plain formatter shows the message, ``name key=value ...``."""
+    a plain formatter shows the message, ``name key=value ...``.
+
+    The current span's ids are taken now, not when a handler formats the record (a queue handler
+    or a test's capture formats it later, outside the span).
+    """
     if logger.isEnabledFor(level):
         message = " ".join((name, *(f"{key}={value}" for key, value in fields.items())))
-        logger.log(level, message, extra={"llm_otel_event": name, "llm_otel_fields": fields})
+        context = trace.get_current_span().get_span_context()
+        ids = (format(context.trace_id, "032x"), format(context.span_id, "016x")) if context.is_valid else None
+        logger.log(level, message, extra={"llm_otel_event": name, "llm_otel_fields": fields, "llm_otel_ids": ids})
 
 
 def internal_error(where: str, exc: BaseException) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from llm_otel.fake import Behavior
 
 MODELS = ("gpt-4o-mini", "gpt-4o")
-CLAUDE_MODELS = ("claude-haiku-5-5", "claude-sonnet-5-5")
+CLAUDE_MODELS = ("claude-haiku-4-5", "claude-opus-4-1")  # priced in the shipped table
 EMBEDDING_MODEL = "text-embedding-3-small"
 PROMPTS = (
     "Summarise the incident report in two sentences",

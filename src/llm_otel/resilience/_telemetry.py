@@ -42,13 +42,6 @@ def _contained(function: _F) -> _F:
     return cast(_F, guarded)
 
 
-def _ids() -> dict[str, Any]:
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return {}
-    return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
-
-
 def _observe_states(_options: CallbackOptions) -> Iterable[Observation]:
     for breaker in all_breakers():
         yield Observation(breaker.state.value, {n.BREAKER_NAME: breaker.name})
@@ -144,9 +137,7 @@ class ResilienceTelemetry:
     def retry(self, span: Span, route: str, attempt: int, delay: float, kind: str, reason: str) -> None:
         span.add_event(n.EVENT_RETRY, {n.RESILIENCE_ATTEMPT: attempt, n.RESILIENCE_DELAY: delay, n.ERROR_TYPE: kind})
         self.instruments.retries.add(1, {n.RESILIENCE_ROUTE: route, n.ERROR_TYPE: kind})
-        event(
-            n.LOG_RETRY_SCHEDULED, route=route, reason=reason, attempt=attempt, delay=delay, error_type=kind, **_ids()
-        )
+        event(n.LOG_RETRY_SCHEDULED, route=route, reason=reason, attempt=attempt, delay=delay, error_type=kind)
 
     @_contained
     def fallback(self, span: Span, source: str, target: str, reason: str) -> None:
@@ -156,13 +147,13 @@ class ResilienceTelemetry:
         self.instruments.fallbacks.add(
             1, {n.RESILIENCE_FROM: source, n.RESILIENCE_TO: target, n.RESILIENCE_REASON: reason}
         )
-        event(n.LOG_FALLBACK_ACTIVATED, route=source, to=target, reason=reason, **_ids())
+        event(n.LOG_FALLBACK_ACTIVATED, route=source, to=target, reason=reason)
 
 
 @_contained
 def exhausted(route: str, reason: str, attempts: int, cause: str) -> None:
     """Log that a route stopped being retried: ``cause`` is attempts, deadline, hint or fallback."""
-    event(n.LOG_RETRY_EXHAUSTED, route=route, reason=reason, attempts=attempts, cause=cause, **_ids())
+    event(n.LOG_RETRY_EXHAUSTED, route=route, reason=reason, attempts=attempts, cause=cause)
 
 
 @_contained
@@ -199,7 +190,6 @@ def _on_transition(breaker: CircuitBreaker, old: State, new: State, reason: str)
         reason=reason,
         from_state=old.label,
         to_state=new.label,
-        **_ids(),
     )
 
 

@@ -48,10 +48,13 @@ class JsonFormatter(logging.Formatter):
             "event": getattr(record, "llm_otel_event", None) or "log",
             "message": record.getMessage(),
         }
-        context = trace.get_current_span().get_span_context()
-        if context.is_valid:
-            document["trace_id"] = format(context.trace_id, "032x")
-            document["span_id"] = format(context.span_id, "016x")
+        ids = getattr(record, "llm_otel_ids", None)  # taken when an event was logged
+        if ids is None:
+            context = trace.get_current_span().get_span_context()
+            if context.is_valid:
+                ids = (format(context.trace_id, "032x"), format(context.span_id, "016x"))
+        if ids:
+            document["trace_id"], document["span_id"] = ids
         for key, value in _fields(record).items():
             document[key if key not in _RESERVED else f"field.{key}"] = value
         if record.exc_info:
