@@ -15,6 +15,7 @@ from typing import Any
 
 import openai
 import pytest
+import wrapt
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -113,6 +114,41 @@ def instrumenting(instrumentor: Any) -> Iterator[Callable[..., Recorded]]:
     yield instrument
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
+
+
+class Spy:
+    """Records what the SDK's own request method returned or raised, beneath our wrapper."""
+
+    def __init__(self) -> None:
+        self.returned: Any = None
+        self.raised: BaseException | None = None
+
+    def sync(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            self.returned = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            self.raised = exc
+            raise
+        return self.returned
+
+    async def asynchronous(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            self.returned = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            self.raised = exc
+            raise
+        return self.returned
+
+
+def spying(base_client: Any) -> Iterator[Spy]:
+    """Spy on the request method of a generated SDK's ``_base_client`` module, then restore it."""
+    spy = Spy()
+    wrapt.wrap_function_wrapper(base_client, "SyncAPIClient.request", spy.sync)
+    wrapt.wrap_function_wrapper(base_client, "AsyncAPIClient.request", spy.asynchronous)
+    yield spy
+    for name in ("SyncAPIClient", "AsyncAPIClient"):
+        cls = getattr(base_client, name)
+        cls.request = cls.request.__wrapped__
 
 
 @pytest.fixture

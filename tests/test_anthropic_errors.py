@@ -7,10 +7,9 @@ from typing import Any
 
 import anthropic
 import pytest
-import wrapt
 from opentelemetry.trace import StatusCode
 
-from conftest import Claude, Recorded, claude_kwargs, drain
+from conftest import Claude, Recorded, Spy, claude_kwargs, drain, spying
 from llm_otel.fake import Behavior, FakeProvider
 
 pytestmark = pytest.mark.anyio
@@ -53,40 +52,9 @@ async def test_rate_limit_retries_happen_inside_one_span(fake: FakeProvider, ant
     assert (span.attributes or {})["gen_ai.usage.output_tokens"] == 10
 
 
-class Spy:
-    """Records what the SDK's own request method returned or raised, beneath our wrapper."""
-
-    def __init__(self) -> None:
-        self.returned: Any = None
-        self.raised: BaseException | None = None
-
-    def sync(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        try:
-            self.returned = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            self.raised = exc
-            raise
-        return self.returned
-
-    async def asynchronous(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        try:
-            self.returned = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            self.raised = exc
-            raise
-        return self.returned
-
-
 @pytest.fixture
 def spy() -> Iterator[Spy]:
-    spy = Spy()
-    module = anthropic._base_client
-    wrapt.wrap_function_wrapper(module, "SyncAPIClient.request", spy.sync)
-    wrapt.wrap_function_wrapper(module, "AsyncAPIClient.request", spy.asynchronous)
-    yield spy
-    for name in ("SyncAPIClient", "AsyncAPIClient"):
-        cls = getattr(module, name)
-        cls.request = cls.request.__wrapped__
+    yield from spying(anthropic._base_client)
 
 
 async def test_result_is_the_sdks_own_object(claude: Claude, anthropic_otel: Recorded, spy: Spy) -> None:

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import CLAUDE, MESSAGES, Recorded, make_recorded
+from conftest import CLAUDE, MESSAGES, Recorded
 from llm_otel.providers.anthropic import AnthropicInstrumentor
-from test_properties import _SETTINGS, CountingProcessor, check_spans, json_values, shaped
+from test_properties import _SETTINGS, CountingProcessor, check_spans, json_values, shaped, traced_by
 
 http = __import__(type(anthropic.Anthropic(api_key="k").base_url).__module__.partition(".")[0])
 
@@ -34,12 +34,7 @@ events = st.lists(start | delta | block | error | json_values, max_size=6)
 
 @pytest.fixture(scope="module")
 def traced() -> Iterator[tuple[Recorded, CountingProcessor]]:
-    recorded = make_recorded()
-    counting = CountingProcessor()
-    recorded.tracer_provider.add_span_processor(counting)
-    AnthropicInstrumentor().instrument(tracer_provider=recorded.tracer_provider, meter_provider=recorded.meter_provider)
-    yield recorded, counting
-    AnthropicInstrumentor().uninstrument()
+    yield from traced_by(AnthropicInstrumentor())
 
 
 def client_answering(body: bytes, content_type: str) -> anthropic.Anthropic:

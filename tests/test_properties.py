@@ -85,14 +85,19 @@ class CountingProcessor(SpanProcessor):
         self.ended[span.context.trace_id, span.context.span_id] += 1
 
 
-@pytest.fixture(scope="module")
-def traced() -> Iterator[tuple[Recorded, CountingProcessor]]:
+def traced_by(instrumentor: Any) -> Iterator[tuple[Recorded, CountingProcessor]]:
+    """Providers that count span starts and ends, instrumented for the module's examples."""
     recorded = make_recorded()
     counting = CountingProcessor()
     recorded.tracer_provider.add_span_processor(counting)
-    OpenAIInstrumentor().instrument(tracer_provider=recorded.tracer_provider, meter_provider=recorded.meter_provider)
+    instrumentor.instrument(tracer_provider=recorded.tracer_provider, meter_provider=recorded.meter_provider)
     yield recorded, counting
-    OpenAIInstrumentor().uninstrument()
+    instrumentor.uninstrument()
+
+
+@pytest.fixture(scope="module")
+def traced() -> Iterator[tuple[Recorded, CountingProcessor]]:
+    yield from traced_by(OpenAIInstrumentor())
 
 
 def client_answering(body: bytes, content_type: str) -> openai.OpenAI:
