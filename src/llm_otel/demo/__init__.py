@@ -7,14 +7,18 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from llm_otel.fake import FakeProvider
 
 from . import _agents, _resilience, _summary, _workload
-from ._signals import build_signals
+from ._signals import DemoSignals, build_signals
 
 _AGENT_RUNS = 3
+# With --keep-serving the resilience and agent phases repeat at this period beside the workload, so that
+# dashboards and alerts watching a long-running demo see breaker, retry and fallback series move.
+_PHASE_PERIOD = 20.0
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             tracer_provider=signals.tracer_provider, meter_provider=signals.meter_provider, stream_usage=True
         )
     stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set()) if _main_thread() else None
+    # Ctrl-C, or `docker stop`'s SIGTERM, ends the traffic and lets the exporters flush.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS} if _main_thread() else {}
     try:
         with FakeProvider() as provider:
             client = openai.OpenAI(base_url=provider.openai_base_url, api_key="demo", max_retries=0, timeout=1.0)
@@ -59,17 +64,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             length = "until Ctrl-C" if options.keep_serving else f"for {options.duration:g} s"
             print(f"llm-otel demo: about {options.rps:g} calls/s {length}", file=out)
             progress = _Progress(out)
-            tally = _workload.run(
-                client,
-                claude,
-                duration=0 if options.keep_serving else options.duration,
-                rps=options.rps,
-                seed=options.seed,
-                on_progress=progress,
-                stop=stop,
-            )
-            phase = _resilience.run(provider, client, tally, stop, signals.tracer_provider, signals.meter_provider)
-            tool_calls = _agents.run(client, _AGENT_RUNS, tally, signals.tracer_provider, signals.meter_provider)
+            tally = _workload.Tally()
+            phase, tool_calls = _traffic(options, provider, client, claude, signals, tally, progress, stop)
             progress.done(tally)
             client.close()
             claude.close()
@@ -86,8 +82,49 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
         for instrumentor in instrumentors:
             instrumentor.uninstrument()
         signals.shutdown()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _traffic(
+    options: DemoOptions,
+    provider: FakeProvider,
+    client: Any,
+    claude: Any,
+    signals: DemoSignals,
+    tally: _workload.Tally,
+    progress: _Progress,
+    stop: threading.Event,
+) -> tuple[_resilience.Phase, int]:
+    """The workload, then the resilience and agent phases; with ``keep_serving`` the phases repeat beside it."""
+
+    def workload() -> None:
+        duration = 0 if options.keep_serving else options.duration
+        _workload.run(
+            client,
+            claude,
+            duration=duration,
+            rps=options.rps,
+            seed=options.seed,
+            on_progress=progress,
+            stop=stop,
+            tally=tally,
+        )
+
+    def phases() -> tuple[_resilience.Phase, int]:
+        phase = _resilience.run(provider, client, tally, stop, signals.tracer_provider, signals.meter_provider)
+        return phase, _agents.run(client, _AGENT_RUNS, tally, signals.tracer_provider, signals.meter_provider)
+
+    if not options.keep_serving:
+        workload()
+        return phases()
+    traffic = threading.Thread(target=workload, name="llm-otel-demo-workload", daemon=True)
+    traffic.start()
+    result = phases()
+    while not stop.wait(_PHASE_PERIOD):
+        result = phases()
+    traffic.join()
+    return result
 
 
 def _main_thread() -> bool:

@@ -20,7 +20,9 @@ from llm_otel.resilience import BreakerPolicy, CircuitBreaker, RetryPolicy, Rout
 
 from ._workload import Tally
 
-PRIMARY, BACKUP = "gpt-4o-mini", "gpt-4o"
+# Models the main workload does not use, so that its burst of faults reaches only this phase's calls
+# while the workload runs beside it (``--keep-serving``).
+PRIMARY, BACKUP = "gpt-4.1-mini", "gpt-4.1"
 BURST = 3  # 503s in a row on the primary: exactly what its breaker tolerates
 CALLS_BEFORE, CALLS_AFTER = 8, 3
 POLICY = BreakerPolicy(consecutive_failures=BURST, open_for=0.5, open_jitter=0.0, half_open_calls=1)

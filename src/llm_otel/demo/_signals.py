@@ -57,7 +57,9 @@ def build_signals(metrics_host: str, metrics_port: int, service_name: str) -> De
         {
             "service_name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
             "traces_exporter": "otlp" if otlp else "none",
-            "metrics_exporter": "prometheus,otlp" if otlp else "prometheus",
+            # A stack that scrapes /metrics sets OTEL_METRICS_EXPORTER=prometheus: each series reaches it once.
+            "metrics_exporter": os.environ.get("OTEL_METRICS_EXPORTER")
+            or ("prometheus,otlp" if otlp else "prometheus"),
             "logs_exporter": "otlp" if otlp else "none",
             "prometheus_host": metrics_host,
             "prometheus_port": metrics_port,

@@ -123,9 +123,9 @@ def run(
     seed: int,
     on_progress: Callable[[Tally, float], None],
     stop: threading.Event,
+    tally: Tally,
 ) -> Tally:
-    """Issue about ``rps`` calls per second for ``duration`` seconds (forever when 0) on a worker pool."""
-    tally = Tally()
+    """Issue about ``rps`` calls per second for ``duration`` seconds (until ``stop`` when 0) on a worker pool."""
     rng_lock = threading.Lock()
     rng = random.Random(seed)
 
