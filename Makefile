@@ -9,7 +9,7 @@ OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 "httpx<0.28" opentelemetry-api==
 	opentelemetry-exporter-otlp==1.42.0 opentelemetry-exporter-prometheus==0.63b0 \
 	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean deploy
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,11 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(OLDEST)
+
+# The compose stack's generated files (deploy/): the dashboards, Prometheus configuration and rules that
+# `llm-otel dashboards` writes, for the services of docker-compose.yml. The repository's collector
+# configuration is collector-config.yaml at the root, so the written copy is dropped.
+deploy: $(VENV)/.installed
+	$(VENV)/bin/llm-otel dashboards --out deploy --app-job llm-otel-demo --app-target demo:9464 \
+		--collector-host otel-collector >/dev/null
+	rm deploy/collector-config.yaml

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -112,16 +113,19 @@ class OtlpReceiver:
 
 
 class Prometheus:
-    """A real Prometheus scraping ``target`` (host:port) every second, on a free loopback port."""
+    """A real Prometheus scraping ``target`` (host:port) every second, on a free loopback port; or run
+    with a configuration file of its own (``config``)."""
 
-    def __init__(self, target: str, workdir: Path) -> None:
+    def __init__(self, target: str | None, workdir: Path, config: Path | None = None) -> None:
         binary = shutil.which("prometheus")
         assert binary, "prometheus is not installed"
-        config = workdir / "prometheus.yml"
-        config.write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            f"scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{target}']\n"
-        )
+        if config is None:
+            assert target, "a target to scrape, or a configuration"
+            config = workdir / "prometheus.yml"
+            config.write_text(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                f"scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{target}']\n"
+            )
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         listen = f"127.0.0.1:{port}"
@@ -145,11 +149,19 @@ class Prometheus:
             return False
 
     def query(self, promql: str) -> list[dict[str, Any]]:
-        url = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            document = json.load(response)
+        document = self.api("query", query=promql)
         assert document["status"] == "success", document
         return list(document["data"]["result"])
+
+    def api(self, path: str, **params: str) -> Any:
+        """GET /api/v1/``path``; the decoded document, an error answer (HTTP 400/422) included."""
+        url = f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            with error:
+                return json.load(error)
 
     def close(self) -> None:
         self._process.terminate()

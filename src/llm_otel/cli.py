@@ -6,8 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from llm_otel._version import __version__
+from llm_otel.stack import StackOptions
 
 
 def _positive(value: str) -> float:
@@ -40,6 +42,41 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--service-name", help="sets OTEL_SERVICE_NAME for the program")
     run.add_argument("program", nargs=argparse.REMAINDER, help="the command to run, after --")
+    stack = commands.add_parser(
+        "dashboards",
+        help="write the Grafana dashboards, Prometheus scrape config and alert rules, and the collector config",
+        description="Writes DIR/grafana/dashboards/*.json, DIR/prometheus/prometheus.yml, "
+        "DIR/prometheus/rules/llm-otel.rules.yml and DIR/collector-config.yaml: the files of the repository's "
+        "docker compose stack, for a stack of your own.",
+    )
+    stack.add_argument("--out", required=True, type=Path, help="directory to write into (created if missing)")
+    defaults = StackOptions()
+    stack.add_argument(
+        "--app-job", default=defaults.app_job, help=f"scrape job of the app (default {defaults.app_job})"
+    )
+    stack.add_argument(
+        "--app-target",
+        default=defaults.app_target,
+        help=f"host:port of the app's /metrics (default {defaults.app_target})",
+    )
+    stack.add_argument(
+        "--collector-host",
+        default=defaults.collector_host,
+        help=f"the collector's host (default {defaults.collector_host})",
+    )
+    stack.add_argument(
+        "--latency-objective",
+        type=_positive,
+        default=defaults.latency_objective,
+        help="p95 latency objective in seconds, a bucket bound of the duration histogram "
+        f"(default {defaults.latency_objective:g})",
+    )
+    stack.add_argument(
+        "--cost-budget",
+        type=_positive,
+        default=defaults.cost_budget,
+        help=f"USD per hour and service above which LLMCostOverBudget fires (default {defaults.cost_budget:g})",
+    )
     doctor = commands.add_parser("doctor", help="show SDK support, instrumentation and where telemetry would go")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
@@ -71,6 +108,25 @@ def _run(program: list[str], service_name: str | None) -> int:
     os.execve(executable, program, environ)
 
 
+def _dashboards(args: argparse.Namespace) -> int:
+    from llm_otel.stack import StackOptions, write
+
+    try:
+        options = StackOptions(
+            app_job=args.app_job,
+            app_target=args.app_target,
+            collector_host=args.collector_host,
+            latency_objective=args.latency_objective,
+            cost_budget=args.cost_budget,
+        )
+    except ValueError as exc:
+        print(f"llm-otel dashboards: {exc}", file=sys.stderr)
+        return 2
+    for path in write(args.out, options):
+        print(path)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``llm-otel`` console script."""
     args = _parser().parse_args(argv)
@@ -92,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "run":
         return _run(args.program, args.service_name)
+    if args.command == "dashboards":
+        return _dashboards(args)
     if args.command == "doctor":
         import json
 
