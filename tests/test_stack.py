@@ -5,6 +5,7 @@ test_stack_queries.py; promtool: test_alerts.py; compose and collector files: te
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,22 @@ def test_dashboards_command_rejects_bad_thresholds(tmp_path: Path, option: str, 
     )  # fmt: skip
     assert run.returncode == 2 and message in run.stderr, run.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_dashboards_define_what_they_use_and_panels_do_not_overlap() -> None:
+    builtins = {"__rate_interval", "__range", "__from", "__to", "__value", "__field"}
+    for board in boards.DASHBOARDS:
+        model = boards.dashboard(board)
+        defined = {variable["name"] for variable in model["templating"]["list"]}
+        used = set(re.findall(r"\$\{?(\w+)", json.dumps(model["panels"])))
+        assert used - builtins <= defined, board.uid
+        assert {"service", "datasource", "traces"} <= defined
+        cells: set[tuple[int, int]] = set()
+        for panel in model["panels"]:
+            grid = panel["gridPos"]
+            area = {
+                (x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])
+            }
+            assert grid["x"] + grid["w"] <= 24 and not area & cells, (board.uid, panel["title"])
+            cells |= area
+        assert len({panel["id"] for panel in model["panels"]}) == len(model["panels"])
