@@ -9,7 +9,7 @@ OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 "httpx<0.28" opentelemetry-api==
 	opentelemetry-exporter-otlp==1.42.0 opentelemetry-exporter-prometheus==0.63b0 \
 	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0
 
-.PHONY: demo test lint bench clean deploy
+.PHONY: demo test lint bench clean deploy docs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,16 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/llm-otel demo $(ARGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks docs/_gen
+	$(VENV)/bin/ruff format --check src tests benchmarks docs/_gen
 	$(VENV)/bin/mypy --strict src
 
 test: lint $(OLDEST)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 	$(OLDEST)/bin/python -m pytest $(PYTEST_ARGS)
+
+docs: $(VENV)/.installed
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py $(ARGS)

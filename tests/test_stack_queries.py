@@ -9,6 +9,7 @@ page; the screenshot is kept under test-artifacts/.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -183,3 +184,25 @@ def _quote(text: str) -> str:
     import urllib.parse
 
     return urllib.parse.quote(text, safe="")
+
+
+def _cookbook() -> list[str]:
+    spec = importlib.util.spec_from_file_location("docs_reference", ROOT / "docs/_gen/reference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.cookbook_queries())
+
+
+# Cookbook queries that answer "is anything wrong right now?": on the demo they may rightly be empty.
+QUIET = ("unpriced_calls", f"{q.BREAKER_STATE} != 0", f"min_over_time({q.BREAKER_STATE}[5m]) == 1")
+
+
+def test_every_cookbook_query_runs_and_the_workload_gives_it_data(prometheus: Prometheus) -> None:
+    queries = _cookbook()
+    assert len(queries) > 20
+    for expr in queries:
+        assert prometheus.api("query", query=expr)["status"] == "success", expr
+    expected = [("docs/promql.md", expr) for expr in queries if not any(quiet in expr for quiet in QUIET)]
+    assert len(expected) == len(queries) - len(QUIET)
+    wait_for(lambda: not _missing(prometheus, expected), "every cookbook query's data", timeout_s=60)
