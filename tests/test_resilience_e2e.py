@@ -483,11 +483,11 @@ def test_demo_phase_trips_falls_back_and_recovers(fake: FakeProvider) -> None:
         ("open", "half_open"),
         ("half_open", "closed"),
     ]
-    assert phase.answered == {"gpt-4o": 8, "gpt-4o-mini": 3}
+    assert phase.answered == {_resilience.BACKUP: 8, _resilience.PRIMARY: 3}
     assert phase.rejected == 7
     assert (
         sum(tally.calls.values()) == len(fake.requests) == 14
     )  # 3 failures on the primary, 8 on the fallback, 3 after recovery
     assert sum(tally.failures.values()) == 3
     assert "8 answered by the fallback, 7 rejected" in _resilience.render(phase)
-    assert values(otel, n.BREAKER_STATE)[attrs(llm_otel__circuit_breaker__name="demo:gpt-4o-mini")] == 0
+    assert values(otel, n.BREAKER_STATE)[attrs(llm_otel__circuit_breaker__name=f"demo:{_resilience.PRIMARY}")] == 0
