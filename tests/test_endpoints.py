@@ -23,6 +23,7 @@ from llm_otel.setup._pipeline import Pipeline, build
 from llm_otel.setup._server import serve
 from llm_otel.setup._settings import resolve
 from llm_otel.setup._stats import StatsSource, _Histogram
+from llm_otel.telemetry import _names as n
 from llm_otel.telemetry._window import CallWindow, provider_fault
 
 SCHEMAS = Path(__file__).parent.parent / "docs" / "schemas"
@@ -331,3 +332,77 @@ def test_stats_and_health_show_the_breakers_of_resilient_calls(pipeline: Pipelin
     jsonschema.validate(health, schema("health.schema.json"))
     assert stats["breakers"] == expected
     assert health["breakers"] == expected
+
+
+def _exemplars(text: str, family: str) -> list[tuple[dict[str, str], float, float]]:
+    """(exemplar labels, exemplar value, bucket bound) of every bucket sample of ``family`` carrying one."""
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    found = []
+    for metric in text_string_to_metric_families(text):
+        if metric.name == family:
+            for sample in metric.samples:
+                if sample.exemplar is not None:
+                    assert sample.name == f"{family}_bucket"
+                    found.append((sample.exemplar.labels, sample.exemplar.value, float(sample.labels["le"])))
+    return found
+
+
+def test_openmetrics_buckets_carry_the_exemplar_of_the_call_span(pipeline: Pipeline, client: openai.OpenAI) -> None:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    pipeline.tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with pipeline.tracer_provider.get_tracer("app").start_as_current_span("handle request") as parent:
+        chat(client, Behavior(latency=0.05))
+        for _ in chat(client, Behavior(ttft=0.02), stream=True):
+            pass
+        with pytest.raises(openai.InternalServerError):
+            chat(client, Behavior(status=500))
+    spans = {span.context.span_id: span for span in exporter.get_finished_spans() if span.name.startswith("chat")}
+    assert len(spans) == 3
+
+    text = get_openmetrics(pipeline)
+    durations = _exemplars(text, "gen_ai_client_operation_duration_seconds")
+    first_chunk = _exemplars(text, "gen_ai_client_operation_time_to_first_chunk_seconds")
+    assert len(durations) >= 2  # the failed call is a series of its own (error.type)
+    assert len(first_chunk) == 1
+    bounds = [0.0, *n.DURATION_BUCKETS, float("inf")]
+    for labels, value, bound in durations + first_chunk:
+        span = spans[int(labels["span_id"], 16)]  # the call's own span, not the request's around it
+        assert int(labels["trace_id"], 16) == span.context.trace_id == parent.get_span_context().trace_id
+        assert bounds[bounds.index(bound) - 1] < value <= bound  # on the line of the bucket it fell in
+        assert value <= (span.end_time - span.start_time) / 1e9  # measured inside the span
+    for labels, value, _ in durations:
+        span = spans[int(labels["span_id"], 16)]
+        assert value == pytest.approx((span.end_time - span.start_time) / 1e9, abs=0.01)
+    # Each collection's exemplars are shown once; the series stay.
+    again = get_openmetrics(pipeline)
+    assert _exemplars(again, "gen_ai_client_operation_duration_seconds") == []
+    assert "gen_ai_client_operation_duration_seconds_bucket{" in again
+
+
+def test_classic_text_has_no_exemplars_and_unsampled_calls_give_none(pipeline: Pipeline, client: openai.OpenAI) -> None:
+    from opentelemetry import context
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+    chat(client)
+    text = get(pipeline, "/metrics").text
+    assert " # {" not in text and "gen_ai_client_operation_duration_seconds_bucket{" in text
+    unsampled = SpanContext(trace_id=1, span_id=2, is_remote=True, trace_flags=TraceFlags(TraceFlags.DEFAULT))
+    token = context.attach(set_span_in_context(NonRecordingSpan(unsampled)))
+    try:
+        chat(client)
+    finally:
+        context.detach(token)
+    assert _exemplars(get_openmetrics(pipeline), "gen_ai_client_operation_duration_seconds") == []
+
+
+def get_openmetrics(pipeline: Pipeline) -> str:
+    assert pipeline.endpoints is not None
+    response = httpx.get(
+        f"{pipeline.endpoints.url}/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    return response.text

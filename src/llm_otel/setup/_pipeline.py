@@ -157,11 +157,12 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     registry = None
     if "prometheus" in settings.metrics_exporter:
         try:
-            from opentelemetry.exporter.prometheus import PrometheusMetricReader
             from prometheus_client import CollectorRegistry
 
+            from ._exemplars import ExemplarPrometheusReader
+
             registry = CollectorRegistry()
-            readers.append(PrometheusMetricReader(registry=registry))
+            readers.append(ExemplarPrometheusReader(registry))
         except ImportError as err:
             warn_once("exporter:prometheus", "llm-otel: no Prometheus exporter (%s); /metrics is not served", err)
     for name in settings.metrics_exporter:

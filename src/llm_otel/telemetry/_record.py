@@ -5,7 +5,8 @@ from __future__ import annotations
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Protocol
 
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from llm_otel._log import internal_error
@@ -148,7 +149,9 @@ class Invocation:
                 self.telemetry.instruments.time_per_chunk.record(now - previous, self.attrs)
             else:
                 self.first_chunk = now
-                self.telemetry.instruments.time_to_first_chunk.record(now - self.start, self.attrs)
+                self.telemetry.instruments.time_to_first_chunk.record(
+                    now - self.start, self.attrs, context=self._exemplar()
+                )
             return self.accumulator.add(chunk)  # type: ignore[union-attr]
         except Exception as err:
             internal_error("stream chunk", err)
@@ -176,6 +179,11 @@ class Invocation:
             internal_error("finish", err)
             self.span.end()
 
+    def _exemplar(self) -> Context | None:
+        """The call's span as the context of a measurement, so that its exemplar (SDK default: sampled
+        spans only) names this span, not the caller's; None (the current context) when it records nothing."""
+        return set_span_in_context(self.span) if self.span.is_recording() else None
+
     def _finish(self, outcome: Outcome | None, exc: BaseException | None) -> None:
         duration = perf_counter() - self.start
         instruments = self.telemetry.instruments
@@ -193,7 +201,7 @@ class Invocation:
             details[n.ERROR_TYPE] = kind
             if recording:
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
-        instruments.duration(self.operation).record(duration, attrs)
+        instruments.duration(self.operation).record(duration, attrs, context=self._exemplar())
         calls.record(self._flight[1], exc)  # the in-flight key is (operation, provider, model)
         instruments.record_tokens(self.operation, attrs, outcome)
         # The in-flight key is (operation, provider, bounded model): the cost is kept by the last two.
