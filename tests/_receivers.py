@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,7 +116,9 @@ class Prometheus:
     """A real Prometheus scraping ``target`` (host:port) every second, on a free loopback port; or run
     with a configuration file of its own (``config``)."""
 
-    def __init__(self, target: str | None, workdir: Path, config: Path | None = None) -> None:
+    def __init__(
+        self, target: str | None, workdir: Path, config: Path | None = None, flags: Sequence[str] = ()
+    ) -> None:
         binary = shutil.which("prometheus")
         assert binary, "prometheus is not installed"
         if config is None:
@@ -135,6 +137,7 @@ class Prometheus:
                 f"--config.file={config}",
                 f"--storage.tsdb.path={workdir / 'data'}",
                 f"--web.listen-address={listen}",
+                *flags,
             ],
             stdout=subprocess.DEVNULL,
             stderr=(workdir / "prometheus.log").open("w"),

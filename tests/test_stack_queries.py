@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from _receivers import Prometheus, wait_for
+from _receivers import OtlpReceiver, Prometheus, wait_for
 from llm_otel.stack import StackOptions, files
 from llm_otel.stack import _dashboards as boards
 from llm_otel.stack import _prometheus as rules
@@ -56,9 +56,21 @@ def _panel_queries() -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def demo() -> Iterator[str]:
-    """``llm-otel demo --keep-serving`` in its own process; yields the host:port of its /metrics."""
+def receiver() -> Iterator[OtlpReceiver]:
+    """Where the demo sends its traces and logs, as it sends them to the collector in the compose stack."""
+    server = OtlpReceiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def demo(receiver: OtlpReceiver) -> Iterator[str]:
+    """``llm-otel demo --keep-serving`` in its own process, configured as docker-compose.yml configures it;
+    yields the host:port of its /metrics."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["demo"]["environment"]
+    assert compose["OTEL_METRICS_EXPORTER"] == "prometheus"  # scraped only, as here
+    environ.update(compose, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
     process = subprocess.Popen(
         [sys.executable, "-m", "llm_otel.cli", "demo", "--keep-serving", "--rps", "20",
          "--metrics-host", "127.0.0.1", "--metrics-port", "0"],
@@ -89,7 +101,10 @@ def prometheus(demo: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     (workdir / "rules").mkdir()
     (workdir / "rules/llm-otel.rules.yml").write_text(written["prometheus/rules/llm-otel.rules.yml"])
-    server = Prometheus(None, workdir, config=workdir / "prometheus.yml")
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["prometheus"]["command"]
+    flags = [flag for flag in compose if flag.startswith("--enable-feature")]
+    assert flags == ["--enable-feature=exemplar-storage"]
+    server = Prometheus(None, workdir, config=workdir / "prometheus.yml", flags=flags)
     try:
         # Ready once the demo's first resilience phase (breaker open and closed again) has been scraped twice.
         wait_for(
@@ -206,3 +221,29 @@ def test_every_cookbook_query_runs_and_the_workload_gives_it_data(prometheus: Pr
     expected = [("docs/promql.md", expr) for expr in queries if not any(quiet in expr for quiet in QUIET)]
     assert len(expected) == len(queries) - len(QUIET)
     wait_for(lambda: not _missing(prometheus, expected), "every cookbook query's data", timeout_s=60)
+
+
+def test_a_latency_exemplar_leads_to_the_call_span_and_its_trace_to_logs(
+    prometheus: Prometheus, receiver: OtlpReceiver
+) -> None:
+    """The two clicks, as data: a duration bucket's exemplar names a call span that reached the trace
+    backend, and traces of the resilience phase carry log records with their ids."""
+
+    def exemplars() -> list[dict[str, str]] | None:
+        answer = prometheus.api("query_exemplars", query=f"{q.DURATION}_bucket", start="0", end="9999999999")
+        found = [e["labels"] for series in answer["data"] for e in series["exemplars"]]
+        return found or None
+
+    found = wait_for(exemplars, "exemplars in Prometheus")
+
+    def exported() -> dict[str, Any] | None:
+        received = {span.span_id.hex(): span for span in receiver.spans()}
+        return received if all(exemplar["span_id"] in received for exemplar in found) else None
+
+    spans = wait_for(exported, "the exemplars' spans to be exported")
+    for exemplar in found:
+        span = spans[exemplar["span_id"]]
+        assert span.trace_id.hex() == exemplar["trace_id"]
+        assert span.kind == span.SPAN_KIND_CLIENT and span.name.split()[0] in {"chat", "embeddings"}, span.name
+    logged = {record.trace_id.hex() for record in receiver.log_records()}
+    assert {exemplar["trace_id"] for exemplar in found} & logged
