@@ -99,3 +99,15 @@ def test_dashboards_define_what_they_use_and_panels_do_not_overlap() -> None:
             assert grid["x"] + grid["w"] <= 24 and not area & cells, (board.uid, panel["title"])
             cells |= area
         assert len({panel["id"] for panel in model["panels"]}) == len(model["panels"])
+
+
+def test_histogram_graphs_ask_for_exemplars() -> None:
+    asked = {
+        panel["title"]
+        for board in boards.DASHBOARDS
+        for panel in boards.dashboard(board)["panels"]
+        if any(target["exemplar"] for target in panel["targets"])
+    }
+    assert asked == {
+        "Latency p50 / p95 / p99", "p95 latency by model", "Time to first chunk p50 / p95", "p95 latency by provider"
+    }  # fmt: skip

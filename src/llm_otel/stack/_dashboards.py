@@ -229,7 +229,9 @@ def _panel(panel: Panel, number: int, x: int, y: int) -> dict[str, Any]:
         "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}},
         "targets": [
             {"refId": chr(ord("A") + index), "datasource": _PROMETHEUS, "expr": query.expr,
-             "legendFormat": query.legend or "__auto", "range": True}
+             "legendFormat": query.legend or "__auto", "range": True,
+             # Grafana asks for exemplars only when told: on histogram queries, the dots that open a trace.
+             "exemplar": panel.kind == "timeseries" and "_bucket{" in query.expr}
             for index, query in enumerate(panel.queries)
         ],
     }  # fmt: skip
