@@ -109,7 +109,7 @@ def _run(program: list[str], service_name: str | None) -> int:
 
 
 def _dashboards(args: argparse.Namespace) -> int:
-    from llm_otel.stack import StackOptions, write
+    from llm_otel.stack import write
 
     try:
         options = StackOptions(

@@ -124,8 +124,9 @@ def run(
     on_progress: Callable[[Tally, float], None],
     stop: threading.Event,
     tally: Tally,
-) -> Tally:
-    """Issue about ``rps`` calls per second for ``duration`` seconds (until ``stop`` when 0) on a worker pool."""
+) -> None:
+    """Issue about ``rps`` calls per second for ``duration`` seconds (until ``stop`` when 0) on a worker pool,
+    counting them in ``tally``."""
     rng_lock = threading.Lock()
     rng = random.Random(seed)
 
@@ -155,4 +156,3 @@ def run(
             pool.submit(task)
             issued += 1
             on_progress(tally, elapsed)
-    return tally
