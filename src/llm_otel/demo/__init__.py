@@ -53,7 +53,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     try:
         with FakeProvider() as provider:
             client = openai.OpenAI(base_url=provider.openai_base_url, api_key="demo", max_retries=0, timeout=1.0)
-            claude = anthropic.Anthropic(base_url=provider.url, api_key="demo", max_retries=0, timeout=1.0)
+            anthropic_client = anthropic.Anthropic(base_url=provider.url, api_key="demo", max_retries=0, timeout=1.0)
             print(f"llm-otel demo: fake OpenAI and Anthropic provider at {provider.url}", file=out)
             if signals.metrics_url:
                 print(f"llm-otel demo: Prometheus metrics at {signals.metrics_url}", file=out)
@@ -65,10 +65,10 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             print(f"llm-otel demo: about {options.rps:g} calls/s {length}", file=out)
             progress = _Progress(out)
             tally = _workload.Tally()
-            phase, tool_calls = _traffic(options, provider, client, claude, signals, tally, progress, stop)
+            phase, tool_calls = _traffic(options, provider, client, anthropic_client, signals, tally, progress, stop)
             progress.done(tally)
             client.close()
-            claude.close()
+            anthropic_client.close()
         print(file=out)
         print(_summary.render(signals.pipeline.stats.stats()), file=out)
         print(f"\n{_resilience.render(phase)}", file=out)
@@ -90,7 +90,7 @@ def _traffic(
     options: DemoOptions,
     provider: FakeProvider,
     client: Any,
-    claude: Any,
+    anthropic_client: Any,
     signals: DemoSignals,
     tally: _workload.Tally,
     progress: _Progress,
@@ -102,7 +102,7 @@ def _traffic(
         duration = 0 if options.keep_serving else options.duration
         _workload.run(
             client,
-            claude,
+            anthropic_client,
             duration=duration,
             rps=options.rps,
             seed=options.seed,

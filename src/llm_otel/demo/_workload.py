@@ -48,10 +48,10 @@ class Tally:
                 self.failures[failure] += 1
 
 
-def _behavior(rng: random.Random, stream: bool, claude: bool) -> Behavior:
+def _behavior(rng: random.Random, stream: bool, to_anthropic: bool) -> Behavior:
     roll = rng.random()
     for fault, weight in FAULTS:
-        if (fault.drop_after_chunks and not stream) or (fault.status == 529 and not claude):
+        if (fault.drop_after_chunks and not stream) or (fault.status == 529 and not to_anthropic):
             continue
         if roll < weight:
             return fault
@@ -84,14 +84,14 @@ def choose(rng: random.Random) -> str:
     return KINDS[-1][0]
 
 
-def perform(client: Any, claude: Any, kind: str, rng: random.Random) -> None:
+def perform(client: Any, anthropic_client: Any, kind: str, rng: random.Random) -> None:
     """Make one call of this kind on the OpenAI or Anthropic client, consuming streams; raises what the SDK raises."""
     model = rng.choice(MODELS)
     prompt = rng.choice(PROMPTS)
     stream = kind.endswith(" stream")
     headers = _behavior(rng, stream, kind.startswith("claude")).header()
     if kind.startswith("claude"):
-        message = claude.messages.create(
+        message = anthropic_client.messages.create(
             model=rng.choice(CLAUDE_MODELS),
             max_tokens=256,
             messages=[{"role": "user", "content": prompt}],
@@ -116,7 +116,7 @@ def perform(client: Any, claude: Any, kind: str, rng: random.Random) -> None:
 
 def run(
     client: Any,
-    claude: Any,
+    anthropic_client: Any,
     *,
     duration: float,
     rps: float,
@@ -135,7 +135,7 @@ def run(
             local = random.Random(rng.random())
         kind = choose(local)
         try:
-            perform(client, claude, kind, local)
+            perform(client, anthropic_client, kind, local)
         except Exception as exc:  # the demo shows failures; it does not stop on them
             tally.add(kind, type(exc).__name__)
             return
