@@ -177,8 +177,9 @@ def test_prometheus_graph_page_shows_the_duration_series(prometheus: Prometheus,
         [f"g0.expr={_quote(expr)}", "g0.tab=0", "g0.range_input=1m", "g0.stacked=0", "g0.show_exemplars=0"]
     )
     chrome = [
-        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000",
+        # Root in a container: no sandbox, and no reliance on a small /dev/shm.
+        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+        "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000",
     ]  # fmt: skip
     dom = subprocess.run([*chrome, "--dump-dom", page], capture_output=True, text=True, timeout=120, check=True).stdout
     # Debian's Prometheus serves the classic UI: once the range query has answered, its graph tab draws
