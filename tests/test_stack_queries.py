@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,9 +174,9 @@ def test_every_rule_is_healthy_and_every_signal_returns_data(prometheus: Prometh
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium package")
 def test_prometheus_graph_page_shows_the_duration_series(prometheus: Prometheus, tmp_path: Path) -> None:
     expr = f"sum by ({q.PROVIDER}) (rate({q.DURATION}_count[1m]))"
-    page = f"{prometheus.url}/graph?" + "&".join(
-        [f"g0.expr={_quote(expr)}", "g0.tab=0", "g0.range_input=1m", "g0.stacked=0", "g0.show_exemplars=0"]
-    )
+    graph = {"g0.expr": expr, "g0.tab": "0", "g0.range_input": "1m", "g0.stacked": "0", "g0.show_exemplars": "0"}
+    # %20, not +, for spaces: the page's script decodes with decodeURIComponent.
+    page = f"{prometheus.url}/graph?{urllib.parse.urlencode(graph, quote_via=urllib.parse.quote)}"
     chrome = [
         # Root in a container: no sandbox, and no reliance on a small /dev/shm.
         "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
@@ -194,12 +195,6 @@ def test_prometheus_graph_page_shows_the_duration_series(prometheus: Prometheus,
     subprocess.run([*chrome, f"--screenshot={screenshot}", page], capture_output=True, timeout=120, check=True)
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert screenshot.stat().st_size > 20_000  # a page with a plotted graph, not an empty one
-
-
-def _quote(text: str) -> str:
-    import urllib.parse
-
-    return urllib.parse.quote(text, safe="")
 
 
 def _cookbook() -> list[str]:
