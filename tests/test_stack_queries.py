@@ -35,6 +35,7 @@ pytestmark = pytest.mark.skipif(not shutil.which("prometheus"), reason="needs De
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("LLM_OTEL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 SERVICE = "llm-otel-demo"
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]  # the stack the tests mirror
 GRAFANA = {"$__rate_interval": "1m", "$__range": "5m"}
 ALL = {"$service": ".*", "$provider": ".*", "$model": ".*"}
 ONE = {"$service": SERVICE, "$provider": "openai", "$model": "gpt-4o"}
@@ -69,7 +70,7 @@ def demo(receiver: OtlpReceiver) -> Iterator[str]:
     """``llm-otel demo --keep-serving`` in its own process, configured as docker-compose.yml configures it;
     yields the host:port of its /metrics."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["demo"]["environment"]
+    compose = COMPOSE["demo"]["environment"]
     assert compose["OTEL_METRICS_EXPORTER"] == "prometheus"  # scraped only, as here
     environ.update(compose, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
     process = subprocess.Popen(
@@ -102,7 +103,7 @@ def prometheus(demo: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     (workdir / "rules").mkdir()
     (workdir / "rules/llm-otel.rules.yml").write_text(written["prometheus/rules/llm-otel.rules.yml"])
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["prometheus"]["command"]
+    compose = COMPOSE["prometheus"]["command"]
     flags = [flag for flag in compose if flag.startswith("--enable-feature")]
     assert flags == ["--enable-feature=exemplar-storage"]
     server = Prometheus(None, workdir, config=workdir / "prometheus.yml", flags=flags)

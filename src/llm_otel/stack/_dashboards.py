@@ -9,6 +9,7 @@ Queries use Grafana's ``$__rate_interval`` / ``$__range`` and the dashboard vari
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,6 +173,7 @@ _VARIABLES: dict[str, tuple[str, str, str]] = {  # name: (label, series, label_v
     "model": ("Model", f'{q.DURATION}_count{{{SERVICE},{q.PROVIDER}=~"$provider"}}', q.MODEL),
 }
 _PROMETHEUS = {"type": "prometheus", "uid": "${datasource}"}
+_PLACEHOLDER = re.compile(r"(\$\{[^}]*\})")  # split keeps Grafana's ${...} variables as parts of their own
 
 
 def variable_queries(board: Dashboard) -> list[tuple[str, str]]:
@@ -194,19 +196,9 @@ def _trace_link(panel: Panel) -> list[dict[str, str]]:
     # Percent-encode the JSON around Grafana's ${...} placeholders, which must stay as they are.
     text = json.dumps({"slow": pane}, separators=(",", ":"))
     encoded = "".join(
-        part if part.startswith("${") else urllib.parse.quote(part, safe="") for part in _split_placeholders(text)
+        part if part.startswith("${") else urllib.parse.quote(part, safe="") for part in _PLACEHOLDER.split(text)
     )
     return [{"title": "Slower spans in Tempo", "url": f"/explore?schemaVersion=1&orgId=1&panes={encoded}"}]
-
-
-def _split_placeholders(text: str) -> list[str]:
-    parts: list[str] = []
-    while "${" in text:
-        start = text.index("${")
-        end = text.index("}", start) + 1
-        parts += [text[:start], text[start:end]]
-        text = text[end:]
-    return [*parts, text]
 
 
 def _panel(panel: Panel, number: int, x: int, y: int) -> dict[str, Any]:
