@@ -171,8 +171,22 @@ class Prometheus:
         self._process.wait(timeout=10)
 
 
-def free_port() -> int:
-    """A loopback port that was free a moment ago, for a process that must be told its port."""
+def free_port(consecutive: int = 1) -> int:
+    """A loopback port P such that P .. P + consecutive - 1 were free a moment ago, for processes that
+    must be told their port (several workers take consecutive ones)."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if all(_bindable(port + offset) for offset in range(1, consecutive)):
+            return port
+    raise AssertionError(f"no {consecutive} consecutive free ports")
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

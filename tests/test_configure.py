@@ -205,7 +205,7 @@ WORKER = """
 
 
 def test_worker_processes_take_consecutive_ports_and_an_extra_one_carries_on_without() -> None:
-    port = free_port()
+    port = free_port(consecutive=2)
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLM_OTEL_"))},
         "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",

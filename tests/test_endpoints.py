@@ -16,6 +16,7 @@ import openai
 import pytest
 from opentelemetry.sdk.metrics.export import HistogramDataPoint
 
+from _receivers import free_port
 from conftest import MESSAGES, MODEL
 from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.providers.openai import OpenAIInstrumentor
@@ -175,23 +176,8 @@ def test_metrics_honours_openmetrics_accept_header(pipeline: Pipeline) -> None:
     assert response.text.rstrip().endswith("# EOF")
 
 
-def _two_free_ports() -> int:
-    """A port P such that P and P+1 are both free right now."""
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = int(first.getsockname()[1])
-        with socket.socket() as second:
-            try:
-                second.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise AssertionError("no two consecutive free ports")
-
-
 def test_a_taken_port_moves_to_the_next_within_the_attempts() -> None:
-    port = _two_free_ports()
+    port = free_port(consecutive=2)
     source = StatsSource(lambda: None, CallWindow(), 0.5, "x")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", port))
