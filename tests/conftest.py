@@ -6,6 +6,7 @@ Most tests are written once as ``async def`` and run for both the sync and the a
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import logging
@@ -183,12 +184,26 @@ class Api:
         cls = openai.AsyncOpenAI if mode == "async" else openai.OpenAI
         self.client: Any = cls(base_url=base_url, api_key="test-key", max_retries=0, **client_kwargs)
 
-    async def call(self, path: str, *args: Any, **kwargs: Any) -> Any:
+    def method(self, path: str) -> Any:
         target: Any = self.client
         for part in path.split("."):
             target = getattr(target, part)
-        result = target(*args, **kwargs)
+        return target
+
+    async def call(self, path: str, *args: Any, **kwargs: Any) -> Any:
+        result = self.method(path)(*args, **kwargs)
         return await result if inspect.isawaitable(result) else result
+
+    @contextlib.asynccontextmanager
+    async def call_manager(self, path: str, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        """Enter the (sync or async) context manager a method returns, e.g. ``with_streaming_response``."""
+        manager = self.method(path)(*args, **kwargs)
+        if hasattr(manager, "__aenter__"):
+            async with manager as entered:
+                yield entered
+        else:
+            with manager as entered:
+                yield entered
 
     async def chat(self, behavior: Behavior | None = None, **kwargs: Any) -> Any:
         kwargs.setdefault("model", MODEL)

@@ -14,6 +14,7 @@ import pytest
 from conftest import Api, Recorded, drain
 from llm_otel import _log
 from llm_otel.providers.openai import OpenAIInstrumentor
+from llm_otel.telemetry import Route
 
 pytestmark = pytest.mark.anyio
 
@@ -37,9 +38,18 @@ def broken(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) ->
     patches = OpenAIInstrumentor.patches
 
     def breaking(**parts: Any) -> None:
+        def broken_route(route: Route) -> Route:
+            def routed(args: Any, kwargs: Any) -> Any:
+                found = route(args, kwargs)
+                return None if found is None else (dataclasses.replace(found[0], **parts), found[1])
+
+            return routed
+
         def broken_patches(self: OpenAIInstrumentor, config: dict[str, Any]) -> Any:
             for patch in patches(self, config):
-                if patch.operation is None:
+                if patch.route is not None:  # the client's post(), for calls below the resource methods
+                    yield dataclasses.replace(patch, route=broken_route(patch.route))
+                elif patch.operation is None:
                     yield patch
                 else:
                     yield dataclasses.replace(patch, operation=dataclasses.replace(patch.operation, **parts))

@@ -131,6 +131,7 @@ ANTHROPIC_NOT_INSTRUMENTED = {
     "anthropic.resources.beta.messages.batches.": "batch jobs run later, offline",
     "anthropic.resources.completions.": "legacy Text Completions API (0.x only, superseded by Messages)",
     "anthropic.resources.beta.agents.": "managed agent configuration",
+    "anthropic.resources.beta.bedrock.": "managed agents, sessions and memory stores on Bedrock, run server-side",
     "anthropic.resources.beta.sessions.": "managed agent sessions: their model calls run server-side",
     "anthropic.resources.beta.deployments.": "managed agent deployments, run server-side",
     "anthropic.resources.beta.dreams.": "managed agent background jobs, run server-side",

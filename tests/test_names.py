@@ -16,7 +16,9 @@ from llm_otel.fake import FakeProvider
 SRC = Path(__file__).resolve().parents[1] / "src" / "llm_otel"
 NAMES = SRC / "telemetry" / "_names.py"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "telemetry.md"
-NAME_LIKE = re.compile(r"^(?!openai\.resources\.)(gen_ai|server|error|openai|llm_otel)\.[a-z_.]+$")  # not module paths
+NAME_LIKE = re.compile(
+    r"^(?!openai\.(resources\.|_base_client$))(gen_ai|server|error|openai|llm_otel)\.[a-z_.]+$"
+)  # not module paths
 
 
 def _literals(path: Path) -> set[str]:

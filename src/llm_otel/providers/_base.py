@@ -13,20 +13,30 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 
 from llm_otel._log import internal_error, logger
-from llm_otel.telemetry import Operation, Telemetry, async_wrapper, manager_wrapper, sync_wrapper
+from llm_otel.telemetry import (
+    Operation,
+    Route,
+    Telemetry,
+    async_wrapper,
+    manager_wrapper,
+    request_wrapper,
+    sync_wrapper,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Patch:
     """One SDK method to wrap: ``target`` ("Class.method") found through ``module``.
 
-    ``operation`` None marks a method returning a stream manager (see ``manager_wrapper``).
+    ``operation`` None marks a method returning a stream manager (see ``manager_wrapper``), or,
+    with ``route``, the SDK's low-level request method (see ``request_wrapper``).
     """
 
     module: str
     target: str
     operation: Operation | None
     is_async: bool = False
+    route: Route | None = None
 
 
 class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -89,7 +99,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 continue
             if (id(owner), method) in done:
                 continue
-            if patch.operation is None:
+            if patch.route is not None:
+                wrapper = request_wrapper(telemetry, patch.route, patch.is_async)
+            elif patch.operation is None:
                 wrapper = manager_wrapper(patch.is_async)
             elif patch.is_async:
                 wrapper = async_wrapper(telemetry, patch.operation)

@@ -58,17 +58,23 @@ def request_reader(readers: tuple[Reader, ...]) -> Callable[[Mapping[str, Any]],
 RAW_RESPONSES = frozenset({"LegacyAPIResponse", "APIResponse", "AsyncAPIResponse"})
 
 
+def deferred(result: Any) -> bool:
+    """Whether a result is a raw response whose body is still unread: a stream behind
+    ``with_raw_response``, or anything behind ``with_streaming_response``. The core observes what
+    its ``parse()`` gives the caller (see ``Operation.raw``)."""
+    return type(result).__name__ in RAW_RESPONSES and not result.http_response.is_closed
+
+
 def parsed(result: Any) -> Any:
-    """The model object behind a raw response (``with_raw_response``), without consuming a stream."""
+    """The model object behind a raw response whose body is read (``with_raw_response``, no stream)."""
     name = type(result).__name__
     if name not in RAW_RESPONSES:
         return result
-    if name != "LegacyAPIResponse":
-        return None  # with_streaming_response: the body is the caller's to read
-    content_type = result.http_response.headers.get("content-type", "")
-    if "text/event-stream" in content_type:
-        return None
-    return result.parse()  # cached by the SDK: the caller's own parse() returns the same object
+    if name == "LegacyAPIResponse":
+        return result.parse()  # cached by the SDK: the caller's own parse() returns the same object
+    # APIResponse (anthropic 1.x+): its async twin parses in a coroutine, so read the kept body.
+    http = result.http_response
+    return http.json() if "json" in http.headers.get("content-type", "") else None
 
 
 def field(value: Any, name: str) -> Any:

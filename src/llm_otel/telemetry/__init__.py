@@ -6,7 +6,16 @@ It knows no provider. Providers describe their SDK methods with ``Operation`` an
 
 from ._instruments import Telemetry
 from ._record import Accumulator, Attributes, Outcome, error_type
-from ._wrappers import Endpoint, Operation, async_wrapper, manager_wrapper, model_argument, sync_wrapper
+from ._wrappers import (
+    Endpoint,
+    Operation,
+    Route,
+    async_wrapper,
+    manager_wrapper,
+    model_argument,
+    request_wrapper,
+    sync_wrapper,
+)
 
 __all__ = [
     "Accumulator",
@@ -14,10 +23,12 @@ __all__ = [
     "Endpoint",
     "Operation",
     "Outcome",
+    "Route",
     "Telemetry",
     "async_wrapper",
     "error_type",
     "manager_wrapper",
     "model_argument",
+    "request_wrapper",
     "sync_wrapper",
 ]

@@ -8,6 +8,8 @@ results and exceptions reach the caller unchanged.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from contextvars import Token
 from dataclasses import dataclass
@@ -22,8 +24,13 @@ from llm_otel._log import internal_error
 from . import _content
 from ._content import ContentReader
 from ._instruments import Telemetry
+from ._raw import AsyncRawResponse, SyncRawResponse
 from ._record import Accumulator, Attributes, Invocation, Outcome
 from ._stream import AsyncManager, AsyncStream, SyncManager, SyncStream
+
+# Marks the context inside one of our calls, so that a low-level request method the call goes
+# through (see ``request_wrapper``) does not record it a second time.
+_IN_CALL = context.create_key("llm_otel_in_call")
 
 
 class Endpoint(NamedTuple):
@@ -51,6 +58,9 @@ class Operation:
     ``entered``, when set, marks a method returning a stream manager that sends its request only
     when entered: the call is timed from entry, and the SDK stream kept in this attribute of the
     entered object is proxied (see ``entered_wrapper``).
+    ``raw``, when set, says whether a result is a raw HTTP response whose body the caller reads
+    later (``with_raw_response`` on a stream, ``with_streaming_response``): its ``parse()``
+    result is then observed as a direct call's would be (see ``_raw``).
     """
 
     name: str
@@ -61,6 +71,7 @@ class Operation:
     model: Callable[[Mapping[str, Any]], str | None] = model_argument
     prepare: Callable[[dict[str, Any]], bool] | None = None
     entered: str | None = None
+    raw: Callable[[Any], bool] | None = None
     # How to read the call's message content; None for methods without any (embeddings).
     content: ContentReader | None = None
 
@@ -91,12 +102,32 @@ def _begin(
     return invocation, injected
 
 
+def _in_call(span: Any) -> Context:
+    """The context of one of our calls: its span current, and marked as ours."""
+    return context.set_value(_IN_CALL, True, trace.set_span_in_context(span))
+
+
+_async_parse: dict[type, bool] = {}
+
+
+def _raw_proxy(op: Operation, invocation: Invocation, result: Any, injected: bool, is_async: bool) -> Any:
+    kind = type(result)
+    async_parse = _async_parse.get(kind)
+    if async_parse is None:
+        async_parse = _async_parse[kind] = inspect.iscoroutinefunction(getattr(kind, "parse", None))
+    # A legacy raw response of an async client parses synchronously, into an async stream.
+    settle = functools.partial(_settle, op, invocation, injected=injected, is_async=is_async)
+    return (AsyncRawResponse if async_parse else SyncRawResponse)(result, invocation, settle)
+
+
 def _settle(op: Operation, invocation: Invocation, result: Any, injected: bool, is_async: bool) -> Any:
     try:
         accumulator = op.stream(result, injected)
         if accumulator is not None:
             invocation.accumulator = accumulator if invocation.content is None else invocation.content.tee(accumulator)
             return (AsyncStream if is_async else SyncStream)(result, invocation)
+        if op.raw is not None and op.raw(result):
+            return _raw_proxy(op, invocation, result, injected, is_async)
         if invocation.content is not None:
             invocation.content.output(result)
         outcome = op.response(result, invocation.span.is_recording())
@@ -134,7 +165,7 @@ class _EnteredManager(wrapt.BaseObjectProxy[Any]):
         begun = _begin(telemetry, op, instance, kwargs)
         if begun is None:
             return None
-        return begun[0], context.attach(trace.set_span_in_context(begun[0].span))
+        return begun[0], context.attach(_in_call(begun[0].span))
 
     def _self_entered(self, invocation: Invocation, entered: Any, is_async: bool) -> None:
         op = self._self_call[1]
@@ -220,25 +251,63 @@ def entered_wrapper(telemetry: Telemetry, op: Operation) -> Callable[..., Any]:
     return wrapper
 
 
+def _call(
+    telemetry: Telemetry,
+    op: Operation,
+    request: dict[str, Any],
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    """One call of a sync method; ``request`` is where its keywords are (its own, or a request body)."""
+    begun = _begin(telemetry, op, instance, request)
+    if begun is None:
+        return wrapped(*args, **kwargs)
+    invocation, injected = begun
+    token = context.attach(_in_call(invocation.span))
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        invocation.finish(None, exc)
+        raise
+    finally:
+        context.detach(token)
+    return _settle(op, invocation, result, injected, is_async=False)
+
+
+async def _async_call(
+    telemetry: Telemetry,
+    op: Operation,
+    request: dict[str, Any],
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    """Async twin of ``_call``."""
+    begun = _begin(telemetry, op, instance, request)
+    if begun is None:
+        return await wrapped(*args, **kwargs)
+    invocation, injected = begun
+    token = context.attach(_in_call(invocation.span))
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        invocation.finish(None, exc)
+        raise
+    finally:
+        context.detach(token)
+    return _settle(op, invocation, result, injected, is_async=True)
+
+
 def sync_wrapper(telemetry: Telemetry, op: Operation) -> Callable[..., Any]:
     """A wrapt wrapper for a synchronous SDK method (or, with ``op.entered``, see ``entered_wrapper``)."""
     if op.entered is not None:
         return entered_wrapper(telemetry, op)
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        begun = _begin(telemetry, op, instance, kwargs)
-        if begun is None:
-            return wrapped(*args, **kwargs)
-        invocation, injected = begun
-        token = context.attach(trace.set_span_in_context(invocation.span))
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            invocation.finish(None, exc)
-            raise
-        finally:
-            context.detach(token)
-        return _settle(op, invocation, result, injected, is_async=False)
+        return _call(telemetry, op, kwargs, wrapped, instance, args, kwargs)
 
     return wrapper
 
@@ -246,19 +315,35 @@ def sync_wrapper(telemetry: Telemetry, op: Operation) -> Callable[..., Any]:
 def async_wrapper(telemetry: Telemetry, op: Operation) -> Callable[..., Any]:
     """A wrapt wrapper for an asynchronous SDK method (a coroutine function)."""
 
-    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        begun = _begin(telemetry, op, instance, kwargs)
-        if begun is None:
-            return await wrapped(*args, **kwargs)
-        invocation, injected = begun
-        token = context.attach(trace.set_span_in_context(invocation.span))
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            invocation.finish(None, exc)
-            raise
-        finally:
-            context.detach(token)
-        return _settle(op, invocation, result, injected, is_async=True)
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        return _async_call(telemetry, op, kwargs, wrapped, instance, args, kwargs)
+
+    return wrapper
+
+
+#: Picks the operation of a low-level request and the request's keywords (its JSON body), from the
+#: request method's arguments; None for a request that is no inference call.
+Route = Callable[[tuple[Any, ...], Mapping[str, Any]], "tuple[Operation, dict[str, Any]] | None"]
+
+
+def request_wrapper(telemetry: Telemetry, route: Route, is_async: bool) -> Callable[..., Any]:
+    """A wrapt wrapper for an SDK's low-level request method (openai's ``client.post``).
+
+    Frameworks such as litellm call it directly, below the resource methods; such a call gets its
+    span here. A request made inside one of our calls (every wrapped resource method goes through
+    this method) is already recorded and passes through, so a call never has two spans.
+    """
+    call = _async_call if is_async else _call
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        if context.get_value(_IN_CALL) is None:
+            try:
+                routed = route(args, kwargs)
+            except Exception as err:
+                internal_error("request", err)
+                routed = None
+            if routed is not None:
+                return call(telemetry, routed[0], routed[1], wrapped, instance, args, kwargs)
+        return wrapped(*args, **kwargs)
 
     return wrapper

@@ -15,6 +15,7 @@ import wrapt
 
 from llm_otel.providers._base import Patch, ProviderInstrumentor
 from llm_otel.providers._endpoint import EndpointCache
+from llm_otel.providers._read import deferred
 from llm_otel.telemetry import Accumulator, Endpoint, Operation, Telemetry
 from llm_otel.telemetry import _names as n
 
@@ -93,7 +94,7 @@ class AnthropicInstrumentor(ProviderInstrumentor):
         def events(result: Any, _injected: bool) -> Accumulator | None:
             return MessageEventAccumulator() if isinstance(result, streams) else None
 
-        chat = Operation(n.OP_CHAT, _endpoint, read_request, read_message, events, content=CONTENT)
+        chat = Operation(n.OP_CHAT, _endpoint, read_request, read_message, events, raw=deferred, content=CONTENT)
         # stream() calls no other wrapped method: its manager sends the request when entered.
         entered = Operation(
             n.OP_CHAT, _endpoint, read_request, read_message, events, entered="_raw_stream", content=CONTENT

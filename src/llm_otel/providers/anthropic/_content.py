@@ -11,10 +11,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from llm_otel.providers._read import field
+from llm_otel.providers._read import field, parsed
 from llm_otel.telemetry._content import Content, ContentReader, Message, Part
 
-from ._read import FINISH_REASONS, _message
+from ._read import FINISH_REASONS
 
 
 def _text(content: str) -> Part:
@@ -77,7 +77,7 @@ def _finish(stop_reason: Any) -> Any:
 
 def response(result: Any) -> list[Message]:
     """A ``Message``'s content blocks as one assistant message."""
-    message = _message(result)
+    message = parsed(result)
     if message is None:
         return []
     parts = _parts(field(message, "content"))

@@ -73,21 +73,10 @@ def read_usage(outcome: Outcome, usage: Any, *, with_output: bool = True) -> Non
             outcome.reasoning_tokens = thinking or None
 
 
-def _message(result: Any) -> Any:
-    """The message behind a result; anthropic 1.x+ returns ``APIResponse`` from ``with_raw_response``
-    too, whose body is already read (and kept) unless it streams: then it is the caller's to read."""
-    if type(result).__name__ not in ("APIResponse", "AsyncAPIResponse"):
-        return parsed(result)
-    http = result.http_response
-    if http.is_closed and http.headers.get("content-type", "").startswith("application/json"):
-        return http.json()
-    return None
-
-
 def read_message(result: Any, recording: bool) -> Outcome:
     """A ``Message`` (or ``BetaMessage``, ``ParsedMessage``), also behind ``with_raw_response``."""
     outcome = Outcome()
-    message = _message(result)
+    message = parsed(result)
     if message is None:
         return outcome
     outcome.response_model = string(field(message, "model"))

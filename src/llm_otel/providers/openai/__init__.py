@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from llm_otel.providers._base import Patch, ProviderInstrumentor
 from llm_otel.providers._endpoint import EndpointCache
-from llm_otel.providers._read import request_reader
+from llm_otel.providers._read import deferred, request_reader
 from llm_otel.telemetry import Accumulator, Endpoint, Operation
 from llm_otel.telemetry import _names as n
 
@@ -37,8 +38,7 @@ _endpoints = EndpointCache("openai")
 _azure_types: dict[type, bool] = {}
 
 
-def _endpoint(resource: Any) -> Endpoint:
-    client = resource._client
+def _client_endpoint(client: Any) -> Endpoint:
     kind = type(client)
     azure = _azure_types.get(kind)
     if azure is None:
@@ -46,6 +46,10 @@ def _endpoint(resource: Any) -> Endpoint:
     # The ``base_url`` property does work on every read in openai 3.x; the attribute behind it does not.
     url = getattr(client, "_base_url", None) or client.base_url
     return _endpoints.lookup(url, "azure.ai.openai" if azure else None)
+
+
+def _endpoint(resource: Any) -> Endpoint:
+    return _client_endpoint(resource._client)
 
 
 def _inject_usage(kwargs: dict[str, Any]) -> bool:
@@ -105,15 +109,51 @@ class OpenAIInstrumentor(ProviderInstrumentor):
             read_completion,
             chunks,
             prepare=_inject_usage if stream_usage else None,
+            raw=deferred,
             content=CHAT_CONTENT,
         )
         completion = Operation(
-            n.OP_TEXT_COMPLETION, _endpoint, request_reader(CHAT_REQUEST), read_completion, chunks, content=CHAT_CONTENT
+            n.OP_TEXT_COMPLETION,
+            _endpoint,
+            request_reader(CHAT_REQUEST),
+            read_completion,
+            chunks,
+            raw=deferred,
+            content=CHAT_CONTENT,
         )
-        embeddings = Operation(n.OP_EMBEDDINGS, _endpoint, request_reader(EMBEDDINGS_REQUEST), read_completion, chunks)
+        embeddings = Operation(
+            n.OP_EMBEDDINGS, _endpoint, request_reader(EMBEDDINGS_REQUEST), read_completion, chunks, raw=deferred
+        )
         responses = Operation(
-            n.OP_CHAT, _endpoint, request_reader(RESPONSES_REQUEST), read_response, events, content=RESPONSES_CONTENT
+            n.OP_CHAT,
+            _endpoint,
+            request_reader(RESPONSES_REQUEST),
+            read_response,
+            events,
+            raw=deferred,
+            content=RESPONSES_CONTENT,
         )
+        # The same operations for a request sent through the client's ``post()`` directly (litellm
+        # does): read from the JSON body, which is the caller's, so never edited.
+        below = {
+            path: replace(operation, endpoint=_client_endpoint, prepare=None)
+            for path, operation in (
+                ("/chat/completions", chat),
+                ("/completions", completion),
+                ("/embeddings", embeddings),
+                ("/responses", responses),
+            )
+        }
+
+        def route(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
+            operation = below.get(args[0] if args else kwargs.get("path", ""))
+            if operation is None:
+                return None
+            body = kwargs.get("body")
+            return operation, body if isinstance(body, dict) else {}
+
+        yield Patch("openai._base_client", "SyncAPIClient.post", None, route=route)
+        yield Patch("openai._base_client", "AsyncAPIClient.post", None, is_async=True, route=route)
 
         # (module, class, methods and their operation); each class also has an Async twin.
         table: tuple[tuple[str, str, tuple[tuple[str, Operation | None], ...]], ...] = (
