@@ -94,6 +94,10 @@ OTHER_VARIABLES = {
         "`false`",
         "keep the anthropic SDK's own span instead of ours ([Anthropic](../anthropic.md))",
     ),
+    "LLM_OTEL_FRAMEWORK_SPANS": (
+        "`false`",
+        "under a framework's own inference span (pydantic-ai's), start none of ours ([frameworks](../frameworks.md))",
+    ),
     "LLM_OTEL_PRICING_FILE": ("—", "a price table overriding or extending the shipped one ([cost](../cost.md))"),
     "LLM_OTEL_ATTRIBUTE_VALUE_LIMIT": (
         "`100`",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ import wrapt
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.trace import TracerProvider
 
 from llm_otel._log import internal_error, logger
 from llm_otel.telemetry import (
@@ -18,10 +20,21 @@ from llm_otel.telemetry import (
     Route,
     Telemetry,
     async_wrapper,
+    defer_to_frameworks,
     manager_wrapper,
     request_wrapper,
     sync_wrapper,
 )
+
+FRAMEWORK_SPANS_ENV = "LLM_OTEL_FRAMEWORK_SPANS"
+
+
+def option(config: dict[str, Any], name: str, env: str) -> bool:
+    """A yes/no instrumentor option: given to ``instrument()``, else from the environment variable."""
+    given = config.get(name)
+    if given is not None:
+        return bool(given)
+    return (os.environ.get(env) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +85,18 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         raise NotImplementedError
 
     def _instrument(self, **kwargs: Any) -> None:
-        self._telemetry = Telemetry(kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
         self._config = kwargs
+        self._telemetry = self._make_telemetry(kwargs.get("tracer_provider"))
         # Runs at once when the SDK is already imported, else right after its import.
         wrapt.register_post_import_hook(self._apply, self.root_module)
+
+    def _make_telemetry(self, tracer_provider: TracerProvider | None) -> Telemetry:
+        """What the wrappers record into; ``framework_spans`` defers to frameworks' own spans."""
+        meter_provider = self._config.get("meter_provider")
+        telemetry = Telemetry(tracer_provider, meter_provider)
+        if option(self._config, "framework_spans", FRAMEWORK_SPANS_ENV):
+            defer_to_frameworks(telemetry, meter_provider)
+        return telemetry
 
     def _apply(self, _module: object) -> None:
         # Runs inside the application's ``import``: a failure here must not fail the import.

@@ -4,6 +4,7 @@ It knows no provider. Providers describe their SDK methods with ``Operation`` an
 ``Outcome``; this package owns span lifecycle, instruments, stream proxies and containment.
 """
 
+from ._frameworks import PassThroughTracerProvider, defer_to_frameworks
 from ._instruments import Telemetry
 from ._record import Accumulator, Attributes, Outcome, error_type
 from ._wrappers import (
@@ -23,9 +24,11 @@ __all__ = [
     "Endpoint",
     "Operation",
     "Outcome",
+    "PassThroughTracerProvider",
     "Route",
     "Telemetry",
     "async_wrapper",
+    "defer_to_frameworks",
     "error_type",
     "manager_wrapper",
     "model_argument",

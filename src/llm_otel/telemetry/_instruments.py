@@ -214,10 +214,13 @@ instruments_for = PerMeterProvider(Instruments)
 class Telemetry:
     """What a wrapper records into: a tracer and the instruments, from the given or global providers."""
 
-    __slots__ = ("instruments", "tracer")
+    __slots__ = ("frameworks", "instruments", "tracer")
 
     def __init__(
         self, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
     ) -> None:
         self.tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE, __version__, tracer_provider, _SCHEMA_URL)
         self.instruments = instruments_for(meter_provider)
+        # Framework scope -> what a call records under that framework's inference span; None: no
+        # deferring (see _frameworks).
+        self.frameworks: dict[str, Telemetry] | None = None

@@ -84,8 +84,9 @@ CLIENT_OPERATION_DURATION: Final = (
 CLIENT_EMBEDDINGS_DURATION: Final = (
     "gen_ai.client.embeddings.duration" if EXPERIMENTAL else "gen_ai.client.operation.duration"
 )
+STABLE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"  # also pydantic-ai's
 CLIENT_TIME_TO_FIRST_CHUNK: Final = (
-    "gen_ai.client.inference.time_to_first_chunk" if EXPERIMENTAL else "gen_ai.client.operation.time_to_first_chunk"
+    "gen_ai.client.inference.time_to_first_chunk" if EXPERIMENTAL else STABLE_TIME_TO_FIRST_CHUNK
 )
 CLIENT_TIME_PER_OUTPUT_CHUNK: Final = (
     "gen_ai.client.inference.time_per_output_chunk" if EXPERIMENTAL else "gen_ai.client.operation.time_per_output_chunk"

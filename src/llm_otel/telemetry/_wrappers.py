@@ -23,6 +23,7 @@ from llm_otel._log import internal_error
 
 from . import _content
 from ._content import ContentReader
+from ._frameworks import framework_scope
 from ._instruments import Telemetry
 from ._raw import AsyncRawResponse, SyncRawResponse
 from ._record import Accumulator, Attributes, Invocation, Outcome
@@ -81,6 +82,10 @@ def _begin(
 ) -> tuple[Invocation, bool] | None:
     if context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
         return None
+    if telemetry.frameworks is not None:
+        scope = framework_scope(trace.get_current_span())
+        if scope is not None:
+            telemetry = telemetry.frameworks[scope]
     try:
         endpoint = op.endpoint(instance)
         invocation = Invocation(

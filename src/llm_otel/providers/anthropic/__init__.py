@@ -7,20 +7,19 @@ the one the client declares, else the one its base URL implies.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
 import wrapt
 
-from llm_otel.providers._base import Patch, ProviderInstrumentor
+from llm_otel.providers._base import Patch, ProviderInstrumentor, option
 from llm_otel.providers._endpoint import EndpointCache
 from llm_otel.providers._read import deferred
-from llm_otel.telemetry import Accumulator, Endpoint, Operation, Telemetry
+from llm_otel.telemetry import Accumulator, Endpoint, Operation, PassThroughTracerProvider
 from llm_otel.telemetry import _names as n
 
 from ._content import CONTENT
-from ._native import NATIVE_FUNCTION, NATIVE_MODULE, PassThroughTracerProvider, native_span_wrapper
+from ._native import NATIVE_FUNCTION, NATIVE_MODULE, native_span_wrapper
 from ._read import MessageEventAccumulator, read_message, read_request
 
 __all__ = ["AnthropicInstrumentor"]
@@ -51,10 +50,6 @@ def _endpoint(resource: Any) -> Endpoint:
     return _endpoints.lookup(url, provider)
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
 class AnthropicInstrumentor(ProviderInstrumentor):
     """Traces and measures every Anthropic Messages call.
 
@@ -76,11 +71,8 @@ class AnthropicInstrumentor(ProviderInstrumentor):
         import anthropic._base_client as base
 
         if self._telemetry is not None and hasattr(base, NATIVE_FUNCTION) and not self._patched:
-            native = self._config.get("native_spans")
-            if native is None:
-                native = _truthy(os.environ.get(NATIVE_SPANS_ENV))
-            if native:
-                self._telemetry = Telemetry(PassThroughTracerProvider(), self._config.get("meter_provider"))
+            if option(self._config, "native_spans", NATIVE_SPANS_ENV):
+                self._telemetry = self._make_telemetry(PassThroughTracerProvider())
             else:
                 wrapt.wrap_function_wrapper(NATIVE_MODULE, NATIVE_FUNCTION, native_span_wrapper)
                 self._patched = ((base, NATIVE_FUNCTION),)

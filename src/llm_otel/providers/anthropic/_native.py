@@ -13,13 +13,11 @@ module-level function, ``anthropic._base_client.start_api_call_span``. Two ways 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import Link, NonRecordingSpan, NoOpTracer, NoOpTracerProvider, Span, SpanKind, Tracer
-from opentelemetry.util.types import Attributes
+from opentelemetry.trace import NonRecordingSpan, Span
 
 from llm_otel.telemetry import _names as n
 
@@ -40,30 +38,3 @@ def native_span_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, k
     if kwargs.get("propagation", True) is False:
         return None  # the SDK then sends the request with no span of its own
     return NonRecordingSpan(current.get_span_context())
-
-
-class _PassThroughTracer(NoOpTracer):
-    """Starts no span: returns the current span's context, so what runs inside nests as before.
-
-    (The API's own no-op tracer does the same in recent releases; older ones return an invalid span.)
-    """
-
-    def start_span(
-        self,
-        name: str,
-        context: Context | None = None,
-        kind: SpanKind = SpanKind.INTERNAL,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        start_time: int | None = None,
-        record_exception: bool = True,
-        set_status_on_exception: bool = True,
-    ) -> Span:
-        return NonRecordingSpan(trace.get_current_span(context).get_span_context())
-
-
-class PassThroughTracerProvider(NoOpTracerProvider):
-    """What our telemetry traces into when the SDK's own span is the call's span: metrics only."""
-
-    def get_tracer(self, *args: Any, **kwargs: Any) -> Tracer:
-        return _PassThroughTracer()
