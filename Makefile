@@ -1,6 +1,7 @@
 # Two set-up commands, each building its own virtualenv on first use:
 #   make demo   - run `llm-otel demo` on the embedded fake provider
-#   make test   - lint, then the whole test suite on the latest and on the oldest supported SDKs and OpenTelemetry
+#   make test   - lint, then the whole test suite on the latest and on the oldest supported SDKs and OpenTelemetry,
+#                 and the framework tests through real frameworks
 PYTHON ?= python3
 VENV := .venv
 OLDEST := .venv-oldest
@@ -8,6 +9,12 @@ OLDEST := .venv-oldest
 OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 "httpx<0.28" opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
 	opentelemetry-exporter-otlp==1.42.0 opentelemetry-exporter-prometheus==0.63b0 \
 	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0
+# The frameworks tests/frameworks drives the SDKs through, at the versions docs/frameworks.md lists. They
+# get a virtualenv of their own: instructor caps jiter, which holds openai at 3.3, and pydantic-ai 2.38
+# fails on anthropic 2.x's message types, which holds anthropic at 1.17.
+FRAMEWORKS := .venv-frameworks
+FRAMEWORK_PINS := openai==3.3.0 anthropic==1.17.0 langchain-openai==1.8.1 langchain-anthropic==1.7.10 \
+	openai-agents==0.24.0 instructor==1.17.0 litellm==1.110.2 "pydantic-ai-slim[openai,anthropic]==2.38.0"
 
 .PHONY: demo test lint bench clean deploy docs
 
@@ -22,6 +29,11 @@ $(OLDEST)/.installed: pyproject.toml $(VENV)/.installed
 	$(VENV)/bin/uv pip install -q --python $(OLDEST)/bin/python -e ".[dev]" $(OLDEST_PINS)
 	touch $@
 
+$(FRAMEWORKS)/.installed: pyproject.toml $(VENV)/.installed
+	$(PYTHON) -m venv $(FRAMEWORKS)
+	$(VENV)/bin/uv pip install -q --python $(FRAMEWORKS)/bin/python -e ".[dev]" $(FRAMEWORK_PINS)
+	touch $@
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/llm-otel demo $(ARGS)
 
@@ -30,9 +42,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check src tests benchmarks docs/_gen
 	$(VENV)/bin/mypy --strict src
 
-test: lint $(OLDEST)/.installed
+test: lint $(OLDEST)/.installed $(FRAMEWORKS)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 	$(OLDEST)/bin/python -m pytest $(PYTEST_ARGS)
+	$(FRAMEWORKS)/bin/python -m pytest tests/frameworks $(PYTEST_ARGS)
 
 docs: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict --site-dir site
@@ -41,7 +54,7 @@ bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(OLDEST)
+	rm -rf $(VENV) $(OLDEST) $(FRAMEWORKS)
 
 # The compose stack's generated files (deploy/): the dashboards, Prometheus configuration and rules that
 # `llm-otel dashboards` writes, for the services of docker-compose.yml. The repository's collector
