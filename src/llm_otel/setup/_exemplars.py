@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -60,9 +60,15 @@ class ExemplarPrometheusReader(PrometheusMetricReader):
         self._stock = CollectorRegistry()
         super().__init__(registry=self._stock)
         self._exemplars: dict[_Key, Sequence[Exemplar]] = {}
+        # What /metrics shows of a collection: in a pre-fork server, every worker's data added in.
+        self.transform: Callable[[MetricsData], MetricsData | None] = lambda data: data
         registry.register(_WithExemplars(self))
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> None:
+        try:
+            metrics_data = self.transform(metrics_data) or metrics_data
+        except Exception as err:
+            internal_error("multiprocess merge", err)
         try:
             self._exemplars = _keyed(metrics_data)
         except Exception as err:

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk._logs import LoggerProvider
@@ -24,9 +26,13 @@ from llm_otel.telemetry import _names as n
 from llm_otel.telemetry._window import calls
 
 from ._logging import OTelLogHandler, limit_exporter_logs
+from ._multiprocess import DIR_ENV, ROOT_ENV, ServerView, Shared, shared_directory
 from ._server import Endpoints, serve
 from ._settings import Settings
 from ._stats import StatsSource
+
+if TYPE_CHECKING:
+    from ._exemplars import ExemplarPrometheusReader
 
 # (signal, protocol) -> (module, class) of the OTLP exporter.
 _OTLP = {
@@ -75,6 +81,8 @@ class Pipeline:
     logger_provider: LoggerProvider | None
     endpoints: Endpoints | None
     stats: StatsSource
+    # The directory a pre-fork server's workers share their metrics through (see _multiprocess).
+    shared: Shared | None = None
     _closers: list[Callable[[], object]] = field(default_factory=list)
     _closed: bool = False
 
@@ -139,6 +147,20 @@ def _views(settings: Settings) -> Sequence[View]:
     return [limited]
 
 
+def _prometheus_reader() -> tuple[Any, ExemplarPrometheusReader] | None:
+    """(the registry /metrics serves, the reader that fills it), if the exporter is installed."""
+    try:
+        from prometheus_client import CollectorRegistry
+
+        from ._exemplars import ExemplarPrometheusReader
+
+        registry = CollectorRegistry()
+        return registry, ExemplarPrometheusReader(registry)
+    except ImportError as err:
+        warn_once("exporter:prometheus", "llm-otel: no Prometheus exporter (%s); /metrics is not served", err)
+        return None
+
+
 def build(settings: Settings, environ: Any, resource: Resource | None = None) -> Pipeline:
     """Every provider and reader the settings ask for; nothing is made global here."""
     resource = resource or Resource.create({"service.name": settings.service_name} if settings.service_name else {})
@@ -154,17 +176,9 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
 
     stats_reader = InMemoryMetricReader()
     readers: list[MetricReader] = [stats_reader]
-    registry = None
-    if "prometheus" in settings.metrics_exporter:
-        try:
-            from prometheus_client import CollectorRegistry
-
-            from ._exemplars import ExemplarPrometheusReader
-
-            registry = CollectorRegistry()
-            readers.append(ExemplarPrometheusReader(registry))
-        except ImportError as err:
-            warn_once("exporter:prometheus", "llm-otel: no Prometheus exporter (%s); /metrics is not served", err)
+    prometheus = _prometheus_reader() if "prometheus" in settings.metrics_exporter else None
+    if prometheus is not None:
+        readers.append(prometheus[1])
     for name in settings.metrics_exporter:
         if name == "prometheus":
             continue
@@ -191,8 +205,17 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
 
     calls.resize(settings.health_window_s)
     service = str(resource.attributes.get("service.name", "unknown_service"))
+    # Only /metrics, /v1/stats and /health are served for a whole server; OTLP goes out per process.
+    shared = shared_directory(environ) if prometheus is not None else None
+    view = None
+    if shared is not None:
+        view = ServerView(shared, stats_reader.get_metrics_data, calls, breaker_states, resource)
     source = StatsSource(
-        stats_reader.get_metrics_data, calls, settings.health_threshold, service, breakers=breaker_states
+        view.collect if view else stats_reader.get_metrics_data,
+        view or calls,
+        settings.health_threshold,
+        service,
+        breakers=view.breakers if view else breaker_states,
     )
     meter = meter_provider.get_meter(n.INSTRUMENTATION_SCOPE, __version__)
 
@@ -205,11 +228,59 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
         unit="1",
         description="Share of calls without a provider-side failure over the health window (1 when idle).",
     )
-    endpoints = None
-    if registry is not None:
-        endpoints = serve(
-            settings.prometheus_host, settings.prometheus_port, settings.prometheus_port_attempts, registry, source
-        )
-        if endpoints is not None:
-            closers.insert(0, endpoints.close)
-    return Pipeline(settings, tracer_provider, meter_provider, logger_provider, endpoints, source, closers)
+    pipeline = Pipeline(settings, tracer_provider, meter_provider, logger_provider, None, source, shared, closers)
+    if view is not None and prometheus is not None:
+        registry, reader = prometheus
+        reader.transform = view.combine
+        _share(pipeline, view)
+        if pipeline.shared is not None and pipeline.shared.serving:
+            pipeline.endpoints = serve(
+                settings.prometheus_host, settings.prometheus_port, settings.prometheus_port_attempts, registry, source
+            )
+            if pipeline.endpoints is not None:
+                closers.insert(0, pipeline.endpoints.close)
+    return pipeline
+
+
+def _share(pipeline: Pipeline, view: ServerView) -> None:
+    """Workers write their snapshots for the server: spawned ones from now, forked ones from the fork."""
+    shared = pipeline.shared
+    assert shared is not None
+
+    def before_fork() -> None:
+        # The child's metric state starts as a copy of ours: it reports what it counts from here.
+        # (Taken here, not in the child, where a lock held by another thread at the fork would hang.)
+        if not pipeline._closed:
+            view.mark_fork()
+
+    def after_in_child() -> None:
+        if pipeline._closed:
+            return
+        view.forked(child=True)
+        if pipeline.endpoints is not None:
+            pipeline.endpoints.abandon()
+            pipeline.endpoints = None
+        calls.after_fork()
+        shared.start_writing(view.take)
+        if "multiprocessing" in sys.modules:
+            # Its children leave through os._exit, past atexit, running only the finalizers registered
+            # after its own after-fork reset (which clears ours): register there.
+            util = importlib.import_module("multiprocessing.util")
+            util.register_after_fork(pipeline, lambda p: util.Finalize(None, p.shutdown, exitpriority=0))
+
+    def close() -> None:
+        if shared.serving:
+            shared.remove()
+        else:
+            shared.finish_writing(view.take)
+
+    pipeline._closers.insert(0, close)
+    if shared.serving:
+        # Python processes started from this one (uvicorn's spawned workers) join its server.
+        os.environ[DIR_ENV] = str(shared.path)
+        os.environ[ROOT_ENV] = str(os.getpid())
+    else:
+        shared.start_writing(view.take)
+    os.register_at_fork(
+        before=before_fork, after_in_parent=lambda: view.forked(child=False), after_in_child=after_in_child
+    )

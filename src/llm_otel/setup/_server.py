@@ -70,7 +70,15 @@ class Endpoints:
         self._thread.start()
 
     def close(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+    def abandon(self) -> None:
+        """In a forked child: the serving thread stayed in the parent; only the socket copy is closed.
+
+        (``shutdown()`` would wait for a serving loop that does not run in this process.)
+        """
         self._server.server_close()
 
 

@@ -12,12 +12,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, MetricsData, NumberDataPoint
 
 from llm_otel.telemetry import _names as n
-from llm_otel.telemetry._window import CallWindow
 
 # Metric name -> the token type its points count (experimental per-direction counters).
 _USAGE_COUNTERS = {
@@ -127,12 +126,21 @@ def _now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class Window(Protocol):
+    """Call and fault counts per provider over a sliding window (``CallWindow``, or a server's)."""
+
+    @property
+    def window_s(self) -> float: ...
+
+    def totals(self) -> dict[str, tuple[int, int]]: ...
+
+
 @dataclass
 class StatsSource:
     """What the endpoints read: the metric data, the call window, and optional breaker states."""
 
     collect: Callable[[], MetricsData | None]
-    window: CallWindow
+    window: Window
     threshold: float
     service_name: str
     started: float = field(default_factory=time.monotonic)

@@ -48,6 +48,10 @@ class CallWindow:
             self._width = window_s / _BUCKETS
             self._rings.clear()
 
+    def after_fork(self) -> None:
+        """In a forked child: a lock held by another thread at the fork would never be released."""
+        self._lock = threading.Lock()
+
     def record(self, provider: str, exc: BaseException | None, now: float | None = None) -> None:
         fault = exc is not None and provider_fault(exc)
         slot = int((monotonic() if now is None else now) / self._width)
