@@ -98,6 +98,15 @@ OTHER_VARIABLES = {
         "`false`",
         "under a framework's own inference span (pydantic-ai's), start none of ours ([frameworks](../frameworks.md))",
     ),
+    "LLM_OTEL_MULTIPROCESS_DIR": (
+        "a new temporary directory",
+        "where a pre-fork server's workers write their metrics for the one /metrics"
+        " ([multi-process servers](../multi-process.md))",
+    ),
+    "LLM_OTEL_MULTIPROCESS_ROOT": (
+        "—",
+        "set by the serving process for the workers it starts: its pid; not to be set by hand",
+    ),
     "LLM_OTEL_PRICING_FILE": ("—", "a price table overriding or extending the shipped one ([cost](../cost.md))"),
     "LLM_OTEL_ATTRIBUTE_VALUE_LIMIT": (
         "`100`",
