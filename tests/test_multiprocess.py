@@ -29,7 +29,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from _receivers import OtlpReceiver, free_port, wait_for
 from llm_otel.fake import FakeProvider
-from llm_otel.setup._multiprocess import merge, snapshot, subtract, to_metrics_data
+from llm_otel.setup._multiprocess import DIR_ENV, ROOT_ENV, merge, snapshot, subtract, to_metrics_data
+from llm_otel.setup._pipeline import build
+from llm_otel.setup._settings import resolve
 
 pytest.importorskip("gunicorn")
 pytest.importorskip("uvicorn")
@@ -250,6 +252,32 @@ def test_processes_forked_after_configure_report_to_the_parents_metrics(fake: Fa
     # Every process flushed its spans at exit, multiprocessing's children (which skip atexit) included.
     assert sum(1 for span in otlp.spans() if span.name.startswith("chat ")) == 9
     assert "not flushed" not in done.stderr
+
+
+OTHER_PROGRAM = """
+    import llm_otel
+    pipeline = llm_otel.configure(prometheus_host="127.0.0.1", prometheus_port={port}, logs_exporter="none")
+    print(pipeline.shared.serving, pipeline.metrics_url)
+"""
+
+
+def test_a_program_started_with_another_metrics_address_serves_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the workers a server starts (same environment, same address) join it; a job it runs does not."""
+    for name in [k for k in os.environ if k.startswith(("OTEL_", "LLM_OTEL_"))]:
+        monkeypatch.delenv(name)
+    settings_ = resolve({"prometheus_host": "127.0.0.1", "prometheus_port": 0, "logs_exporter": "none"}, environ={})
+    pipeline = build(settings_, {})
+    try:
+        assert pipeline.shared is not None and pipeline.shared.serving
+        assert os.environ[DIR_ENV] == str(pipeline.shared.path)
+        port = free_port()
+        script = textwrap.dedent(OTHER_PROGRAM).format(port=port)
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+        assert done.stdout.split() == ["True", f"http://127.0.0.1:{port}/metrics"]
+    finally:
+        pipeline.shutdown()
+    # Once it stops serving, processes started later are on their own too.
+    assert DIR_ENV not in os.environ and ROOT_ENV not in os.environ
 
 
 # --- the merge, against one process that recorded everything ---------------------------------------

@@ -48,7 +48,8 @@ from llm_otel._log import internal_error, logger
 from llm_otel.telemetry import _names as n
 
 DIR_ENV = "LLM_OTEL_MULTIPROCESS_DIR"
-# The pid of the process that serves for the whole tree; set by it for the workers it starts.
+# "pid@host:port": the process that serves for the whole tree, and the /metrics address it was
+# configured with; set by it for the workers it starts.
 ROOT_ENV = "LLM_OTEL_MULTIPROCESS_ROOT"
 WRITE_INTERVAL_S = 1.0
 _LOWEST = frozenset({n.LLM_OTEL_PROVIDER_HEALTH})
@@ -319,12 +320,24 @@ class Shared:
                 file.unlink(missing_ok=True)
 
 
-def shared_directory(environ: Mapping[str, str]) -> Shared:
-    """This process's place in a server: a worker of the live process ``ROOT_ENV`` names, or a new root."""
-    root = environ.get(ROOT_ENV, "")
+def shared_directory(environ: Mapping[str, str], address: str) -> Shared:
+    """This process's place in a server: a worker of the live process ``ROOT_ENV`` names, or a new root.
+
+    A process joins only a root configured for the same /metrics address as itself: the workers a
+    server starts share its environment, while an unrelated program it runs (a job, a test) with
+    another address keeps its own /metrics.
+    """
+    pid, _, root_address = environ.get(ROOT_ENV, "").partition("@")
     given = environ.get(DIR_ENV)
-    if root.isdigit() and int(root) != os.getpid() and alive(int(root)) and given and Path(given).is_dir():
-        return Shared(Path(given), int(root), owned=False)
+    if (
+        pid.isdigit()
+        and int(pid) != os.getpid()
+        and root_address == address
+        and alive(int(pid))
+        and given
+        and Path(given).is_dir()
+    ):
+        return Shared(Path(given), int(pid), owned=False)
     if given:
         try:
             Path(given).mkdir(parents=True, exist_ok=True)

@@ -206,7 +206,8 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     calls.resize(settings.health_window_s)
     service = str(resource.attributes.get("service.name", "unknown_service"))
     # Only /metrics, /v1/stats and /health are served for a whole server; OTLP goes out per process.
-    shared = shared_directory(environ) if prometheus is not None else None
+    address = f"{settings.prometheus_host}:{settings.prometheus_port}"
+    shared = shared_directory(environ, address) if prometheus is not None else None
     view = None
     if shared is not None:
         view = ServerView(shared, stats_reader.get_metrics_data, calls, breaker_states, resource)
@@ -232,7 +233,7 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     if view is not None and prometheus is not None:
         registry, reader = prometheus
         reader.transform = view.combine
-        _share(pipeline, view)
+        _share(pipeline, view, address)
         if pipeline.shared is not None and pipeline.shared.serving:
             pipeline.endpoints = serve(
                 settings.prometheus_host, settings.prometheus_port, settings.prometheus_port_attempts, registry, source
@@ -242,7 +243,7 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     return pipeline
 
 
-def _share(pipeline: Pipeline, view: ServerView) -> None:
+def _share(pipeline: Pipeline, view: ServerView, address: str) -> None:
     """Workers write their snapshots for the server: spawned ones from now, forked ones from the fork."""
     shared = pipeline.shared
     assert shared is not None
@@ -268,17 +269,30 @@ def _share(pipeline: Pipeline, view: ServerView) -> None:
             util = importlib.import_module("multiprocessing.util")
             util.register_after_fork(pipeline, lambda p: util.Finalize(None, p.shutdown, exitpriority=0))
 
+    # Python processes started from this one (uvicorn's spawned workers) join its server; the
+    # variables go when it stops serving, so that later ones start their own.
+    joining = {
+        DIR_ENV: str(shared.path),
+        ROOT_ENV: f"{os.getpid()}@{address}",
+    }
+    before = {name: os.environ.get(name) for name in joining}
+
     def close() -> None:
-        if shared.serving:
-            shared.remove()
-        else:
+        if not shared.serving:
             shared.finish_writing(view.take)
+            return
+        shared.remove()
+        for name, value in before.items():
+            if os.environ.get(name) != joining[name]:
+                continue
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     pipeline._closers.insert(0, close)
     if shared.serving:
-        # Python processes started from this one (uvicorn's spawned workers) join its server.
-        os.environ[DIR_ENV] = str(shared.path)
-        os.environ[ROOT_ENV] = str(os.getpid())
+        os.environ.update(joining)
     else:
         shared.start_writing(view.take)
     os.register_at_fork(
