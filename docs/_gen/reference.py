@@ -77,6 +77,7 @@ SETTING_MEANINGS = {
         "consecutive ports tried when the first is taken ([multi-process servers](../multi-process.md))"
     ),
     "metric_export_interval_ms": "OTLP metric export period, in milliseconds",
+    "metric_export_timeout_ms": "longest wait for one OTLP metric export, in milliseconds",
     "cardinality_limit": "distinct attribute sets kept per llm-otel instrument",
     "shutdown_timeout_s": "longest wait for the final flush at exit, in seconds",
     "health_window_s": "sliding window of /health and `llm_otel.provider.health`, in seconds",
@@ -129,6 +130,15 @@ OTHER_VARIABLES = {
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": (
         "—",
         "the traces endpoint, read by the OTLP span exporter; see `OTEL_EXPORTER_OTLP_ENDPOINT`",
+    ),
+    "OTEL_BSP_": (
+        "the SDK's",
+        "`OTEL_BSP_*`, the span batch processor's variables, read by the SDK; when one is bad (`-1`) all four"
+        " take their defaults, with one log line",
+    ),
+    "OTEL_BLRP_": (
+        "the SDK's",
+        "`OTEL_BLRP_*`, the same for the log record batch processor",
     ),
     "OTEL_PYTHON_DISTRO": (
         "—",

@@ -58,12 +58,36 @@ def _exporter(signal: str, name: str, protocol: str) -> Any | None:
     """A new exporter, or None (logged once) when its package is not installed."""
     module_name, class_name = _OTLP[signal, protocol] if name == "otlp" else _CONSOLE[signal]
     try:
-        return getattr(importlib.import_module(module_name), class_name)()
+        exporter_class = getattr(importlib.import_module(module_name), class_name)
     except ImportError as err:
         warn_once(
             f"exporter:{signal}:{name}", "llm-otel: no %s %s exporter (%s); carrying on without it", name, signal, err
         )
         return None
+    try:
+        return exporter_class()
+    except (ValueError, TypeError, OverflowError) as err:  # some releases raise on a bad OTEL_EXPORTER_OTLP_*
+        warn_once(
+            f"exporter:{signal}:{name}",
+            "llm-otel: cannot build the %s %s exporter from its OTEL_EXPORTER_* variables (%s); carrying on without it",
+            name,
+            signal,
+            err,
+        )
+        return None
+
+
+# The specification's defaults of the batch processors, for when an OTEL_BSP_* / OTEL_BLRP_* is bad.
+_BATCH_DEFAULTS = {"max_queue_size": 2048, "max_export_batch_size": 512, "export_timeout_millis": 30_000}
+
+
+def _batch(processor_class: Any, exporter: Any, variables: str, schedule_delay_millis: int) -> Any:
+    """A batch processor from its variables; the SDK raises on bad ones (``-1``), we log once and use defaults."""
+    try:
+        return processor_class(exporter)
+    except (ValueError, TypeError, OverflowError) as err:
+        warn_once(f"batch:{variables}", "llm-otel: ignoring %s* (%s); using the defaults", variables, err)
+        return processor_class(exporter, schedule_delay_millis=schedule_delay_millis, **_BATCH_DEFAULTS)
 
 
 def _protocol(signal: str, settings: Settings, environ: Any) -> str:
@@ -172,7 +196,7 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     for name in settings.traces_exporter:
         exporter = _exporter("traces", name, _protocol("traces", settings, environ))
         if exporter is not None:
-            tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+            tracer_provider.add_span_processor(_batch(BatchSpanProcessor, exporter, "OTEL_BSP_", 5000))
 
     stats_reader = InMemoryMetricReader()
     readers: list[MetricReader] = [stats_reader]
@@ -184,7 +208,11 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
             continue
         exporter = _exporter("metrics", name, _protocol("metrics", settings, environ))
         if exporter is not None:
-            readers.append(PeriodicExportingMetricReader(exporter, settings.metric_export_interval_ms))
+            readers.append(
+                PeriodicExportingMetricReader(
+                    exporter, settings.metric_export_interval_ms, settings.metric_export_timeout_ms
+                )
+            )
     meter_provider = MeterProvider(
         metric_readers=readers, resource=resource, views=_views(settings), shutdown_on_exit=False
     )
@@ -197,7 +225,7 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
         for name in settings.logs_exporter:
             exporter = _exporter("logs", name, _protocol("logs", settings, environ))
             if exporter is not None:
-                logger_provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+                logger_provider.add_log_record_processor(_batch(BatchLogRecordProcessor, exporter, "OTEL_BLRP_", 1000))
         handler = OTelLogHandler(logger_provider)
         logger.addHandler(handler)
         closers.append(lambda: logger.removeHandler(handler))

@@ -84,11 +84,12 @@ class Endpoints:
 
 def serve(host: str, port: int, attempts: int, registry: Any, source: StatsSource) -> Endpoints | None:
     """Bind the first free port of ``port .. port+attempts-1`` (0: any); None, logged once, if none is."""
-    last: OSError | None = None
+    last: Exception | None = None
     for candidate in range(port, port + attempts) if port else (0,):
         try:
             server = _Server((host, candidate), _Handler)
-        except OSError as err:
+        # OSError: taken or unknown; the others: a host that is not a name, a port past 65535.
+        except (OSError, ValueError, TypeError, OverflowError) as err:
             last = err
             continue
         server.registry, server.source = registry, source

@@ -21,6 +21,18 @@ _CHOICES = {
     "logs": frozenset({"otlp", "console", "none"}),
 }
 _PROTOCOLS = frozenset({"grpc", "http/protobuf"})
+# Numeric fields: (lowest, highest) accepted; a float bound makes the field a float. The upper
+# bounds are far past any sensible value and keep inf and overflowing timeouts out.
+_RANGES: dict[str, tuple[float, float]] = {
+    "prometheus_port": (0, 65535),
+    "prometheus_port_attempts": (1, 1024),
+    "metric_export_interval_ms": (1, 86_400_000),
+    "metric_export_timeout_ms": (1, 86_400_000),
+    "cardinality_limit": (1, 1_000_000),
+    "shutdown_timeout_s": (0.001, 3600.0),
+    "health_window_s": (0.001, 86_400.0),
+    "health_threshold": (0.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,7 @@ class Settings:
     # Consecutive ports tried when the first is taken: one per worker of a pre-fork server.
     prometheus_port_attempts: int = 1
     metric_export_interval_ms: int = 60_000
+    metric_export_timeout_ms: int = 30_000
     cardinality_limit: int = 2000
     shutdown_timeout_s: float = 3.0
     health_window_s: float = 60.0
@@ -55,6 +68,7 @@ ENV = {
     "OTEL_EXPORTER_PROMETHEUS_PORT": "prometheus_port",
     "LLM_OTEL_PROMETHEUS_PORT_ATTEMPTS": "prometheus_port_attempts",
     "OTEL_METRIC_EXPORT_INTERVAL": "metric_export_interval_ms",
+    "OTEL_METRIC_EXPORT_TIMEOUT": "metric_export_timeout_ms",
     "LLM_OTEL_CARDINALITY_LIMIT": "cardinality_limit",
     "LLM_OTEL_SHUTDOWN_TIMEOUT": "shutdown_timeout_s",
     "LLM_OTEL_HEALTH_WINDOW": "health_window_s",
@@ -91,16 +105,18 @@ def _convert(name: str, value: object) -> object:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{name} must be a non-empty string, got {value!r}")
         return value.strip()
-    numeric = float if name.endswith("_s") or name == "health_threshold" else int
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+    low, high = _RANGES[name]
+    numeric = float if isinstance(low, float) else int
+    kind = "a number" if numeric is float else "a whole number"
+    if isinstance(value, bool) or (numeric is int and isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
     try:
         number = numeric(value if isinstance(value, int | float) else str(value))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    low = 0 if name in ("prometheus_port", "health_threshold") else 1 if numeric is int else 0.001
-    if number < low or (name == "prometheus_port" and number > 65535) or (name == "health_threshold" and number > 1):
-        raise ValueError(f"{name} is out of range: {value!r}")
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be {kind}, got {value!r}") from None
+    # Written as a negation so that NaN, which compares false with everything, is out of range too.
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
     return number
 
 
