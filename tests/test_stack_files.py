@@ -563,6 +563,34 @@ def test_prometheus_keeps_exemplars(compose: dict[str, Any]) -> None:
     assert prometheus_flag_problems(broken) == ["prometheus: exemplar storage is off"]
 
 
+def exposure_problems(compose: dict[str, Any]) -> list[str]:
+    """What lets a visitor of the published ports change the stack."""
+    problems = []
+    if "--web.enable-lifecycle" in compose["services"]["prometheus"]["command"]:
+        problems.append("prometheus: the lifecycle API (quit, reload over HTTP) is on")
+    grafana = compose["services"]["grafana"]["environment"]
+    if grafana.get("GF_AUTH_ANONYMOUS_ENABLED") == "true" and grafana.get("GF_AUTH_ANONYMOUS_ORG_ROLE") != "Viewer":
+        problems.append(f"grafana: anonymous visitors are {grafana.get('GF_AUTH_ANONYMOUS_ORG_ROLE', 'Viewer')}s")
+    password = str(grafana.get("GF_SECURITY_ADMIN_PASSWORD", ""))
+    if not re.fullmatch(r"\$\{\w+:\?[^}]+\}", password):
+        problems.append(f"grafana: the admin password is not required to be set ({password or 'admin'})")
+    return problems
+
+
+def test_the_published_services_cannot_be_changed_by_a_visitor(compose: dict[str, Any]) -> None:
+    assert exposure_problems(compose) == []
+    broken = copy.deepcopy(compose)
+    broken["services"]["prometheus"]["command"].append("--web.enable-lifecycle")
+    broken["services"]["grafana"]["environment"].update(
+        GF_AUTH_ANONYMOUS_ORG_ROLE="Editor", GF_SECURITY_ADMIN_PASSWORD="${GRAFANA_ADMIN_PASSWORD:-admin}"
+    )
+    assert exposure_problems(broken) == [
+        "prometheus: the lifecycle API (quit, reload over HTTP) is on",
+        "grafana: anonymous visitors are Editors",
+        "grafana: the admin password is not required to be set (${GRAFANA_ADMIN_PASSWORD:-admin})",
+    ]
+
+
 def test_prometheus_scrapes_the_demo_and_the_collector_and_loads_the_rules(compose: dict[str, Any]) -> None:
     assert scrape_problems(_load(PROMETHEUS_CONFIG), compose) == []
     broken = {
