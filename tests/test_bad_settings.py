@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +65,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 @example(variable="LLM_OTEL_HEALTH_THRESHOLD", value="inf")
 @example(variable="LLM_OTEL_SHUTDOWN_TIMEOUT", value="1e12")
 @example(variable="OTEL_METRIC_EXPORT_TIMEOUT", value="-5")
+@example(variable="OTEL_BLRP_SCHEDULE_DELAY", value="99999999999999999999")
 def test_a_bad_value_never_stops_the_app_or_its_calls(
     variable: str,
     value: str,
@@ -73,6 +75,8 @@ def test_a_bad_value_never_stops_the_app_or_its_calls(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.clear()
+    died: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", died.append)  # an export thread killed by a value
     monkeypatch.chdir(tmp_path)  # a bad LLM_OTEL_MULTIPROCESS_DIR is a relative path made here
     receiver = OtlpReceiver()
     with (
@@ -100,3 +104,4 @@ def test_a_bad_value_never_stops_the_app_or_its_calls(
             pipeline.shutdown()
     # Bad values are reported when they are read, not found later as failures of our own code.
     assert not [r for r in caplog.records if "internal error" in r.getMessage()]
+    assert not died, [str(d.exc_value) for d in died]

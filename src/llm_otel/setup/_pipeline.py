@@ -79,15 +79,27 @@ def _exporter(signal: str, name: str, protocol: str) -> Any | None:
 
 # The specification's defaults of the batch processors, for when an OTEL_BSP_* / OTEL_BLRP_* is bad.
 _BATCH_DEFAULTS = {"max_queue_size": 2048, "max_export_batch_size": 512, "export_timeout_millis": 30_000}
+# Their variables, with the largest value we take: the SDK accepts any positive number, and one past
+# what a thread can wait for kills its export thread later, silently.
+_BATCH_LIMITS = {"SCHEDULE_DELAY": 86_400_000, "EXPORT_TIMEOUT": 86_400_000, "MAX_QUEUE_SIZE": 10_000_000}
+_BATCH_LIMITS["MAX_EXPORT_BATCH_SIZE"] = _BATCH_LIMITS["MAX_QUEUE_SIZE"]
 
 
-def _batch(processor_class: Any, exporter: Any, variables: str, schedule_delay_millis: int) -> Any:
-    """A batch processor from its variables; the SDK raises on bad ones (``-1``), we log once and use defaults."""
-    try:
-        return processor_class(exporter)
-    except (ValueError, TypeError, OverflowError) as err:
-        warn_once(f"batch:{variables}", "llm-otel: ignoring %s* (%s); using the defaults", variables, err)
-        return processor_class(exporter, schedule_delay_millis=schedule_delay_millis, **_BATCH_DEFAULTS)
+def _batch(processor_class: Any, exporter: Any, prefix: str, schedule_delay_millis: int) -> Any:
+    """A batch processor from its variables (which the SDK reads from os.environ) or, when one is bad,
+    from the defaults, logged once."""
+    problem = None
+    for name, limit in _BATCH_LIMITS.items():
+        raw = os.environ.get(prefix + name, "").strip()
+        if raw and not (raw.isdigit() and 0 < int(raw) <= limit):
+            problem = f"{prefix}{name}={raw!r} is not a whole number from 1 to {limit}"
+    if problem is None:
+        try:
+            return processor_class(exporter)
+        except (ValueError, TypeError, OverflowError) as err:  # e.g. a batch larger than the queue
+            problem = str(err)
+    warn_once(f"batch:{prefix}", "llm-otel: ignoring %s* (%s); using the defaults", prefix, problem)
+    return processor_class(exporter, schedule_delay_millis=schedule_delay_millis, **_BATCH_DEFAULTS)
 
 
 def _protocol(signal: str, settings: Settings, environ: Any) -> str:
