@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
 
+from _receivers import free_port
 from llm_otel.demo import DemoOptions, run_demo
 
 
@@ -30,3 +32,26 @@ def test_demo_command_line_help() -> None:
         [sys.executable, "-m", "llm_otel.cli", "demo", "--help"], capture_output=True, text=True, check=True
     )
     assert "--keep-serving" in out.stdout
+
+
+def _demo_address(*flags: str, **environ: str) -> str:
+    """Where `llm-otel demo` served /metrics, from its first line."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLM_OTEL_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "llm_otel.cli", "demo", "--duration", "0.5", "--rps", "4", *flags],
+        env={**clean, **environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = re.search(r"Prometheus metrics at http://([^/]+)/metrics", done.stdout)
+    assert found, done.stdout
+    return found.group(1)
+
+
+def test_demo_serves_where_the_prometheus_variables_say_unless_a_flag_says_otherwise() -> None:
+    from_env, from_flag = free_port(), free_port()
+    environ = {"OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1", "OTEL_EXPORTER_PROMETHEUS_PORT": str(from_env)}
+    assert _demo_address(**environ) == f"127.0.0.1:{from_env}"
+    assert _demo_address("--metrics-port", str(from_flag), **environ) == f"127.0.0.1:{from_flag}"

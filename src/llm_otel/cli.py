@@ -29,9 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=_positive, default=15.0, help="seconds of traffic (default 15)")
     demo.add_argument("--rps", type=_positive, default=10.0, help="calls per second (default 10)")
     demo.add_argument("--keep-serving", action="store_true", help="keep the traffic and /metrics going until Ctrl-C")
-    demo.add_argument("--metrics-host", default="localhost", help="address of /metrics (default localhost)")
     demo.add_argument(
-        "--metrics-port", type=int, default=9464, help="port of /metrics (default 9464; 0 picks a free one)"
+        "--metrics-host", help="address of /metrics (default OTEL_EXPORTER_PROMETHEUS_HOST, else localhost)"
+    )
+    demo.add_argument(
+        "--metrics-port",
+        type=int,
+        help="port of /metrics (default OTEL_EXPORTER_PROMETHEUS_PORT, else 9464; 0 picks a free one)",
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed of the workload (default 7)")
     run = commands.add_parser(
@@ -135,14 +139,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_json_logging(level=logging.WARNING)  # our diagnostics and events, as JSON lines on stderr
     if args.command == "demo":
         from llm_otel.demo import DemoOptions, run_demo
+        from llm_otel.setup._settings import resolve
 
+        # The flags win over the variables, as configure()'s arguments do; a bad variable is logged.
+        try:
+            where = resolve({"prometheus_host": args.metrics_host, "prometheus_port": args.metrics_port})
+        except ValueError as err:
+            _parser().error(str(err))
         return run_demo(
             DemoOptions(
                 duration=args.duration,
                 rps=args.rps,
                 keep_serving=args.keep_serving,
-                metrics_host=args.metrics_host,
-                metrics_port=args.metrics_port,
+                metrics_host=where.prometheus_host,
+                metrics_port=where.prometheus_port,
                 seed=args.seed,
             )
         )
