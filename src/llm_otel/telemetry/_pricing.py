@@ -4,8 +4,8 @@ Prices are looked up by ``gen_ai.provider.name`` and a model name normalised ste
 prefix, version, dated snapshot, cloud region): the first step that names a priced model wins, so a
 dated snapshot or a Bedrock regional profile priced differently from its family (``gpt-4o-2024-05-13``,
 ``us.anthropic.claude-opus-4-5``) can be listed as such. A model is looked up in its provider's
-table first, then in every table in file order, so an OpenAI-compatible host we do not know still
-finds ``gpt-4o``. A model found nowhere has no price: the call records no cost rather than a
+table first, through every step, then in every table in file order, so an OpenAI-compatible host
+we do not know still finds ``gpt-4o``. A model found nowhere has no price: the call records no cost rather than a
 guessed one. A price may have tiers by prompt length (long context): a tier's rates apply to the
 whole call when its input tokens exceed the tier's threshold.
 """
@@ -270,13 +270,11 @@ class PriceTable:
     def _find(self, provider: str, model: str) -> Rates | None:
         model = self._aliases.get(model, model)
         own = self._tables.get(self._shared.get(provider, provider), {})
-        tables = self._tables.values()
-        for step in _candidates(model):
-            candidate = self._aliases.get(step, step)
-            found = own.get(candidate)
-            if found is not None:
-                return found
-            for table in tables:
+        candidates = [self._aliases.get(step, step) for step in _candidates(model)]
+        # Every step in the provider's own table first: another table's snapshot must not win over
+        # the provider's own family price (Bedrock lists Anthropic's dated names at its own rates).
+        for table in (own, *self._tables.values()):
+            for candidate in candidates:
                 found = table.get(candidate)
                 if found is not None:
                     return found
