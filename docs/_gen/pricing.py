@@ -12,8 +12,8 @@ samples of our prices against genai-prices' own calculation.
 
 genai-prices matches a model reference by clauses (equals, starts with, contains, ends with, regex);
 our table is exact names plus normalisation (see ``_pricing._candidates``). Each clause gives a
-name: its text, after the last ``/`` and without a trailing ``-``; a regex only when it is a name
-followed by a date (``^claude-opus-5-\\d{8}$``), which our normalisation strips. Each name is
+name: its text, after the last ``/``, without a trailing ``-`` or ``@``; a regex only when it is a
+name followed by a date (``^claude-opus-5-\\d{8}$``), which our normalisation strips. Each name is
 priced as genai-prices prices it (its first matching model), so where clauses overlap the price
 is the one genai-prices would give. Of a model's prices we keep what our lookup expresses: input,
 output, cache read, cache write (5 minutes), reasoning, and tiers by prompt length; rates per image,
@@ -105,7 +105,7 @@ def _names(clause: Any) -> Iterator[tuple[str, str]]:
 
 
 def _name(text: str) -> str:
-    return text.lower().rpartition("/")[2].rstrip("-")
+    return text.lower().rpartition("/")[2].rstrip("-@")
 
 
 def _usd(value: Decimal) -> float:
