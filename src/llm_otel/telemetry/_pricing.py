@@ -5,9 +5,9 @@ prefix, version, dated snapshot, cloud region): the first step that names a pric
 dated snapshot or a Bedrock regional profile priced differently from its family (``gpt-4o-2024-05-13``,
 ``us.anthropic.claude-opus-4-5``) can be listed as such. A model is looked up in its provider's
 table first, through every step, then in every table in file order, so an OpenAI-compatible host
-we do not know still finds ``gpt-4o``. A model found nowhere has no price: the call records no cost rather than a
-guessed one. A price may have tiers by prompt length (long context): a tier's rates apply to the
-whole call when its input tokens exceed the tier's threshold.
+we do not know still finds ``gpt-4o``. A model found nowhere has no price: the call records no cost
+rather than a guessed one. A price may have tiers by prompt length (long context): a tier's rates
+apply to the whole call when its input tokens exceed the tier's threshold.
 """
 
 from __future__ import annotations
