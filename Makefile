@@ -16,7 +16,7 @@ FRAMEWORKS := .venv-frameworks
 FRAMEWORK_PINS := openai==3.3.0 anthropic==1.17.0 langchain-openai==1.8.1 langchain-anthropic==1.7.10 \
 	openai-agents==0.24.0 instructor==1.17.0 litellm==1.110.2 "pydantic-ai-slim[openai,anthropic]==2.38.0"
 
-.PHONY: demo test lint bench clean deploy docs
+.PHONY: demo test lint bench clean deploy docs prices
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ test: lint $(OLDEST)/.installed $(FRAMEWORKS)/.installed
 
 docs: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+# The shipped price table from the genai-prices of the dev extra, at today's prices; bump its pin in
+# pyproject.toml first to take newer ones.
+prices: $(VENV)/.installed
+	$(VENV)/bin/python docs/_gen/pricing.py
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py $(ARGS)

@@ -21,7 +21,7 @@ import pytest
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from conftest import Api, Claude, Recorded, drain, make_recorded
-from llm_otel import Price, set_prices
+from llm_otel import Price, PriceTier, set_prices
 from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.telemetry import _names as n
 from llm_otel.telemetry._pricing import prices
@@ -221,13 +221,18 @@ async def test_anthropic_cache_reads_and_writes_are_priced_apart(
         ("aws.bedrock", "mistral.mistral-large-2402-v1:0", 4.0),
         ("gcp.vertex_ai", "claude-3-5-sonnet-v2@20241022", 3.0),  # Anthropic's table, found by fallback
         ("gcp.vertex_ai", "gemini-2.5-flash", 0.3),  # Gemini's table, shared with Vertex
-        ("gcp.gemini", "models/gemini-2.5-flash-preview-05-20", 0.3),
+        ("gcp.gemini", "models/gemini-2.5-flash-preview-05-20", 0.15),  # the preview's own price
         ("azure.ai.openai", "gpt-4o-2024-11-20", 2.5),
         ("mistral_ai", "mistral-large-2411", 2.0),
         ("cohere", "command-r7b-12-2024", 0.0375),
         ("groq", "openai/gpt-oss-120b", 0.15),
         ("groq", "meta-llama/llama-4-scout-17b-16e-instruct", 0.11),
-        ("deepseek", "deepseek-chat", 0.28),
+        ("deepseek", "deepseek-chat", 0.27),  # outside the off-peak hours
+        ("aws.bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.3),  # a regional profile: +10%
+        ("aws.bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.0),  # the global one is not
+        ("openai", "gpt-5.1-2025-11-13", 1.25),
+        ("anthropic", "claude-opus-4-5-20251101", 5.0),
+        ("gcp.gemini", "gemini-3-pro-preview", 2.0),
         ("x_ai", "grok-4-0709", 3.0),
         ("anthropic", "claude-opus-4-1-20250805", 15.0),
     ],
@@ -238,7 +243,7 @@ def test_shipped_table_prices_provider_model_names(provider: str, model: str, in
     assert rates[0] == pytest.approx(input_rate / 1_000_000, rel=1e-12)
 
 
-@pytest.mark.parametrize("model", ["gpt-4o-audio-preview-2024-12-17", "gpt-4o-mini-tts", "claude-fake-1", ""])
+@pytest.mark.parametrize("model", ["gpt-4o-audio", "gpt-4o-mini-unlisted", "claude-fake-1", ""])
 def test_names_that_only_resemble_a_priced_model_have_no_price(model: str) -> None:
     assert prices.per_token("openai", model) is None
 
@@ -246,21 +251,23 @@ def test_names_that_only_resemble_a_priced_model_have_no_price(model: str) -> No
 def test_shipped_file_covers_the_providers_with_date_and_sources() -> None:
     path = Path(__file__).resolve().parents[1] / "src" / "llm_otel" / "telemetry" / "pricing.json"
     data = json.loads(path.read_text())
-    assert data["effective_date"] == prices.effective_date == "2025-10-01"
+    assert data["effective_date"] == prices.effective_date
+    assert data["source"].startswith("genai-prices ")
     providers = data["providers"]
-    assert set(providers) == {
-        "openai", "anthropic", "gcp.gemini", "mistral_ai", "cohere", "deepseek", "x_ai", "groq", "aws.bedrock"
-    }  # fmt: skip
+    assert list(providers) == [
+        "openai", "anthropic", "gcp.gemini", "mistral_ai", "cohere", "deepseek", "x_ai", "groq", "perplexity",
+        "aws.bedrock", "azure.ai.openai",
+    ]  # fmt: skip
     assert all(entry["source"].startswith("https://") for entry in providers.values())
-    for entry in providers.values():
-        for model, price in entry["models"].items():
+    for provider, entry in providers.items():
+        for model in entry["models"]:
             assert model == model.lower() and "/" not in model
-            Price(**price)  # every entry is a valid price
+            assert prices.per_token(provider, model) is not None  # every entry is a valid price
 
 
 def test_a_malformed_price_is_refused_and_changes_nothing() -> None:
     before = prices.per_token("openai", "gpt-4o")
-    with pytest.raises(ValueError, match=r"Price\.output must be a number >= 0"):
+    with pytest.raises(ValueError, match=r"openai .gpt-4o.: Price\.output must be a finite number >= 0"):
         set_prices({"openai": {"gpt-4o": {"input": 1.0, "output": -1.0}, "new-model": {"input": 1.0}}})
     with pytest.raises(ValueError, match="unknown price fields cached"):
         set_prices({"openai": {"new-model": {"input": 1.0, "cached": 0.5}}})
@@ -294,7 +301,77 @@ def test_the_environment_names_a_pricing_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"providers": {"acme": {"models": {"acme-1": {"input": 2.0, "output": 3.0}}}}}))
     env = {**os.environ, "LLM_OTEL_PRICING_FILE": str(path)}
     assert _price_in_subprocess(env, "acme-1")[0] == "(2e-06, 2e-06, 2e-06, 3e-06, 3e-06)"
+    path.write_text(json.dumps({"providers": {"acme": {"models": {"acme-1": {"input": float("nan")}}}}}))
+    out, err = _price_in_subprocess(env, "acme-1")
+    assert out == "None"  # the entry is skipped, the application goes on
+    assert err.count("malformed price") == 1
+    assert f"the pricing file {path} has 1 malformed price(s), skipped: acme 'acme-1'" in err
     env["LLM_OTEL_PRICING_FILE"] = str(tmp_path / "missing.json")
     out, err = _price_in_subprocess(env, "gpt-4o")
     assert out == "(2.5e-06, 1.25e-06, 2.5e-06, 1e-05, 1e-05)"  # the shipped table still applies
     assert "ignoring the pricing file LLM_OTEL_PRICING_FILE=" in err
+
+
+async def test_a_long_prompt_is_priced_at_its_tier_for_all_its_tokens(api: Api, otel: Recorded) -> None:
+    long = Price(input=1.0, output=2.0, cache_read=0.1, tiers=(PriceTier(above=999, input=2.0, output=3.0),))
+    set_prices({"custom": {"long-1": long}})
+    await api.chat(Behavior(output_tokens=10, cached_tokens=100), model="long-1", messages=WORDS_1000)
+    await api.chat(Behavior(output_tokens=10), model="long-1")  # 6 input tokens: the base rates
+    first, second = (span.attributes[n.USAGE_COST] for span in otel.spans())  # type: ignore[index]
+    # The tier leaves cache_read out: the price's own 0.1 applies.
+    assert first == pytest.approx(usd((900, 2.0), (100, 0.1), (10, 3.0)), rel=1e-12)
+    assert second == pytest.approx(usd((6, 1.0), (10, 2.0)), rel=1e-12)
+
+
+def test_the_highest_tier_below_the_prompt_applies_and_a_cache_rate_follows_its_input() -> None:
+    tiers = (PriceTier(above=1000, input=2.0), PriceTier(above=100, input=1.5, output=9.0))
+    set_prices({"custom": {"tiered-1": {"input": 1.0, "output": 8.0, "tiers": tiers}}})
+    assert prices.per_token("custom", "tiered-1", 100) == pytest.approx((1e-6, 1e-6, 1e-6, 8e-6, 8e-6))
+    assert prices.per_token("custom", "tiered-1", 101) == pytest.approx((1.5e-6, 1.5e-6, 1.5e-6, 9e-6, 9e-6))
+    assert prices.per_token("custom", "tiered-1", 5000) == pytest.approx((2e-6, 2e-6, 2e-6, 8e-6, 8e-6))
+
+
+@pytest.mark.parametrize(
+    ("price", "message"),
+    [
+        ({"input": float("nan")}, r"Price\.input must be a finite number >= 0, got nan"),
+        ({"input": 1.0, "output": float("inf")}, r"Price\.output must be a finite number >= 0, got inf"),
+        ({"input": "1.5"}, r"Price\.input must be a finite number >= 0, got '1\.5'"),
+        ({"input": True}, r"Price\.input must be a finite number >= 0, got True"),
+        ({"output": 1.0}, "a price needs an input rate"),
+        ({"input": 1.0, "tiers": [{"above": 0, "input": 2.0}]}, r"PriceTier\.above must be a whole number"),
+        ({"input": 1.0, "tiers": [{"above": 10, "input": -2.0}]}, r"PriceTier\.input must be a finite number"),
+        ({"input": 1.0, "tiers": [{"above": 10}, {"above": 10}]}, "distinct thresholds"),
+        ({"input": 1.0, "tiers": [{"above": 10, "cached": 1.0}]}, "unknown price tier fields cached"),
+    ],
+)
+def test_malformed_prices_in_code_are_refused(price: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        set_prices({"custom": {"bad-1": price}})
+    assert prices.per_token("custom", "bad-1") is None
+
+
+def test_a_pricing_file_skips_its_malformed_prices_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "prices.json"
+    # json writes NaN and Infinity, which json.loads reads back as floats.
+    models = {
+        "nan-1": {"input": float("nan")},
+        "inf-1": {"input": 1.0, "output": float("inf")},
+        "text-1": {"input": "0.5"},
+        "neg-1": {"input": -1.0},
+        "good-1": {"input": 2.0, "output": 3.0},
+    }
+    path.write_text(json.dumps({"providers": {"acme": {"models": models}}}))
+    with caplog.at_level(logging.WARNING, logger="llm_otel"):
+        set_prices(file=path)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"llm-otel: the pricing file {path} has 4 malformed price(s), skipped: "
+        "acme 'nan-1' (Price.input must be a finite number >= 0, got nan); "
+        "acme 'inf-1' (Price.output must be a finite number >= 0, got inf); "
+        "acme 'text-1' (Price.input must be a finite number >= 0, got '0.5'); "
+        "acme 'neg-1' (Price.input must be a finite number >= 0, got -1.0)"
+    ]
+    assert prices.per_token("acme", "good-1") == pytest.approx((2e-6, 2e-6, 2e-6, 3e-6, 3e-6))
+    assert [prices.per_token("acme", m) for m in ("nan-1", "inf-1", "text-1", "neg-1")] == [None] * 4

@@ -120,6 +120,7 @@ async def test_legacy_completion(api: Api, otel: Recorded, fake: FakeProvider) -
         "gen_ai.usage.input_tokens": 3,
         "gen_ai.usage.output_tokens": 4,
         "openai.response.system_fingerprint": FINGERPRINT,
+        "llm_otel.usage.cost": pytest.approx((3 * 1.5 + 4 * 2.0) / 1e6, rel=1e-12),  # gpt-3.5-turbo-instruct
     }
 
 

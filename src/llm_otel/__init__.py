@@ -27,7 +27,7 @@ from .resilience import (
 from .setup import JsonFormatter, Pipeline, configure, install_json_logging
 from .telemetry._cardinality import set_attribute_value_limit
 from .telemetry._content import Content, ContentMode, capture_content, set_content_capture
-from .telemetry._pricing import Price, set_prices
+from .telemetry._pricing import Price, PriceTier, set_prices
 from .telemetry._redact import pattern_redactor, redact_api_keys, redact_emails, redact_phone_numbers
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "JsonFormatter",
     "Pipeline",
     "Price",
+    "PriceTier",
     "RetryPolicy",
     "Route",
     "__version__",

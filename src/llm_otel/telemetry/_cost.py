@@ -55,9 +55,11 @@ class CostMeter:
         input_tokens, output_tokens = outcome.input_tokens, outcome.output_tokens
         if input_tokens is None and output_tokens is None:
             return None
-        rates = prices.per_token(provider, outcome.response_model) if outcome.response_model else None
+        # The prompt length picks a long-context tier where the price has one.
+        prompt = input_tokens or 0
+        rates = prices.per_token(provider, outcome.response_model, prompt) if outcome.response_model else None
         if rates is None and model:
-            rates = prices.per_token(provider, model)
+            rates = prices.per_token(provider, model, prompt)
         key = (provider, bounded_model)
         if rates is None:
             prices.report_unpriced(provider, outcome.response_model or model or "")
