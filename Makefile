@@ -8,7 +8,8 @@ OLDEST := .venv-oldest
 # The floors of pyproject.toml: the oldest SDKs and the oldest OpenTelemetry and wrapt we support.
 OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 "httpx<0.28" opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
 	opentelemetry-exporter-otlp==1.42.0 opentelemetry-exporter-prometheus==0.63b0 \
-	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0
+	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0 \
+	$(foreach name,system-metrics asgi wsgi fastapi django grpc requests httpx,opentelemetry-instrumentation-$(name)==0.63b0)
 # The frameworks tests/frameworks drives the SDKs through, at the versions docs/frameworks.md lists. They
 # get a virtualenv of their own: instructor caps jiter, which holds openai at 3.3, and pydantic-ai 2.38
 # fails on anthropic 2.x's message types, which holds anthropic at 1.17.
@@ -26,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 
 $(OLDEST)/.installed: pyproject.toml $(VENV)/.installed
 	$(PYTHON) -m venv $(OLDEST)
-	$(VENV)/bin/uv pip install -q --python $(OLDEST)/bin/python -e ".[dev]" $(OLDEST_PINS)
+	$(VENV)/bin/uv pip install -q --python $(OLDEST)/bin/python -e ".[dev,process,web]" $(OLDEST_PINS)
 	touch $@
 
 $(FRAMEWORKS)/.installed: pyproject.toml $(VENV)/.installed

@@ -3,6 +3,7 @@ application installed, OTEL_SDK_DISABLED, several worker processes, and a bounde
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -297,6 +298,10 @@ def test_doctor_reports_sdks_exporters_and_whether_the_collector_answers() -> No
     assert found["exporters"]["logs"] == []
     assert "llm_otel (llm_otel.setup._plugin:Distro)" in found["distros"]
     assert "llm_otel (llm_otel.setup._plugin:Configurator)" in found["configurators"]
+    # Service instrumentations are listed where their library is installed too: fastapi, not flask.
+    if importlib.util.find_spec("opentelemetry.instrumentation.fastapi"):
+        assert {"fastapi", "system_metrics"} <= set(found["services"])
+        assert ("flask" in found["services"]) == (importlib.util.find_spec("flask") is not None)
 
 
 def test_run_without_a_command_explains_itself() -> None:

@@ -9,9 +9,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from llm_otel._services import prefer_stable_http
 from llm_otel.fake import FakeProvider
 
-from . import _agents, _resilience, _summary, _workload
+from . import _agents, _resilience, _service, _summary, _workload
 from ._signals import DemoSignals, build_signals
 
 _AGENT_RUNS = 3
@@ -42,6 +43,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     from llm_otel.providers.openai import OpenAIInstrumentor
 
     signals = build_signals(options.metrics_host, options.metrics_port, "llm-otel-demo")
+    prefer_stable_http()  # for the demo service's HTTP metrics; read when the first instrumentor loads
     instrumentors = (OpenAIInstrumentor(), AnthropicInstrumentor())
     for instrumentor in instrumentors:
         instrumentor.instrument(
@@ -101,8 +103,7 @@ def _traffic(
     def workload() -> None:
         duration = 0 if options.keep_serving else options.duration
         _workload.run(
-            client,
-            anthropic_client,
+            service.ask,
             duration=duration,
             rps=options.rps,
             seed=options.seed,
@@ -115,16 +116,23 @@ def _traffic(
         phase = _resilience.run(provider, client, tally, stop, signals.tracer_provider, signals.meter_provider)
         return phase, _agents.run(client, _AGENT_RUNS, tally, signals.tracer_provider, signals.meter_provider)
 
-    if not options.keep_serving:
-        workload()
-        return phases()
-    traffic = threading.Thread(target=workload, name="llm-otel-demo-workload", daemon=True)
-    traffic.start()
-    result = phases()
-    while not stop.wait(_PHASE_PERIOD):
+    # The workload's calls are made by the handlers of a small HTTP service, as a real service makes them.
+    service = _service.Service(
+        _service.performer(client, anthropic_client), signals.tracer_provider, signals.meter_provider
+    )
+    try:
+        if not options.keep_serving:
+            workload()
+            return phases()
+        traffic = threading.Thread(target=workload, name="llm-otel-demo-workload", daemon=True)
+        traffic.start()
         result = phases()
-    traffic.join()
-    return result
+        while not stop.wait(_PHASE_PERIOD):
+            result = phases()
+        traffic.join()
+        return result
+    finally:
+        service.close()
 
 
 def _main_thread() -> bool:

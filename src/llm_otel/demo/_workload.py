@@ -33,6 +33,10 @@ FAULTS: tuple[tuple[Behavior, float], ...] = (
 )
 
 
+class Failed(Exception):
+    """A call that failed out of reach (behind the demo's HTTP service); the message names its exception."""
+
+
 @dataclass
 class Tally:
     """What the workload did, by its own count (the summary reads the recorded metrics instead)."""
@@ -115,8 +119,7 @@ def perform(client: Any, anthropic_client: Any, kind: str, rng: random.Random) -
 
 
 def run(
-    client: Any,
-    anthropic_client: Any,
+    perform: Callable[[str, random.Random], None],
     *,
     duration: float,
     rps: float,
@@ -126,7 +129,7 @@ def run(
     tally: Tally,
 ) -> None:
     """Issue about ``rps`` calls per second for ``duration`` seconds (until ``stop`` when 0) on a worker pool,
-    counting them in ``tally``."""
+    each through ``perform(kind, rng)``, counting them in ``tally``."""
     rng_lock = threading.Lock()
     rng = random.Random(seed)
 
@@ -135,9 +138,9 @@ def run(
             local = random.Random(rng.random())
         kind = choose(local)
         try:
-            perform(client, anthropic_client, kind, local)
+            perform(kind, local)
         except Exception as exc:  # the demo shows failures; it does not stop on them
-            tally.add(kind, type(exc).__name__)
+            tally.add(kind, str(exc) if isinstance(exc, Failed) else type(exc).__name__)
             return
         tally.add(kind, None)
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 
 from llm_otel._instrument import _INSTRUMENTORS
+from llm_otel._services import installed
 from llm_otel._version import __version__
 
 from ._settings import Settings, resolve
@@ -120,6 +121,8 @@ def report(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "distros": _entry_points("opentelemetry_distro"),
         "configurators": _entry_points("opentelemetry_configurator"),
         "other_instrumentors": _others({row["sdk"] for row in sdks}),
+        # The process, web and RPC instrumentations the extras install, whose library is present.
+        "services": [point.name for point in installed()],
     }
 
 
@@ -144,6 +147,8 @@ def render(found: dict[str, Any]) -> str:
             extra = {k: v for k, v in row.items() if k not in ("exporter", "endpoint")}
             detail = "".join(f", {key} {value}" for key, value in extra.items())
             lines.append(f"  {signal:<8} {row['exporter']} -> {row['endpoint']}{detail}")
+    lines += ["", "Service instrumentations (the process and web extras):"]
+    lines.append(f"  {', '.join(found['services']) or 'none: pip install llm-otel[process,web]'}")
     lines += ["", "opentelemetry-instrument entry points:"]
     lines.append(f"  distros:       {', '.join(found['distros']) or 'none'}")
     lines.append(f"  configurators: {', '.join(found['configurators']) or 'none'}")

@@ -37,7 +37,7 @@ class Panel:
     description: str
     queries: tuple[Query, ...]
     unit: str = "short"
-    kind: str = "timeseries"  # or "stat", "state-timeline"
+    kind: str = "timeseries"  # or "stat", "state-timeline", "row" (a header, no queries)
     width: int = 12
     # A data link to the spans slower than the clicked point, in Tempo; filtered on these span attributes,
     # which must be labels of the panel's series. None: no link.
@@ -75,6 +75,31 @@ ERROR_RATIO = (
 )
 BREAKER_STATES = ((0, "closed", "green"), (1, "open", "red"), (2, "half-open", "orange"))
 
+SERVER_ERRORS = f'{SERVICE},{q.HTTP_STATUS}=~"5.."'
+SERVICE_ROW = (
+    Panel("The service", "The process and HTTP server around the calls (the process and web extras).", (),
+          kind="row", width=24),
+    Panel("Service requests/s by route", "HTTP requests the service answered per second, by route.",
+          (Query(_rate(f"{q.HTTP_DURATION}_count", SERVICE, q.HTTP_ROUTE), f"{{{{{q.HTTP_ROUTE}}}}}"),), "reqps",
+          width=8),
+    Panel("Service error ratio", "Share of HTTP requests answered with a 5xx status.",
+          (Query(f"({_rate(f'{q.HTTP_DURATION}_count', SERVER_ERRORS)} or vector(0))"
+                 f" / {_rate(f'{q.HTTP_DURATION}_count', SERVICE)}"),), "percentunit", width=8),
+    Panel("Service p95 latency by route", "95th percentile of http.server.request.duration, by route.",
+          (Query(f"histogram_quantile(0.95, {_rate(f'{q.HTTP_DURATION}_bucket', SERVICE, f'le, {q.HTTP_ROUTE}')})",
+                 f"{{{{{q.HTTP_ROUTE}}}}}"),), "s", width=8),
+    Panel("LLM share of request time", "Time in LLM calls over time in HTTP requests: how much of the "
+          "service's latency its providers make.",
+          (Query(f"{_rate(f'{q.DURATION}_sum', CALLS)} / {_rate(f'{q.HTTP_DURATION}_sum', SERVICE)}"),),
+          "percentunit", width=6),
+    Panel("Process memory", "Resident memory of each process of the service.",
+          (Query(f"sum by (instance) ({q.PROCESS_MEMORY}{{{SERVICE}}})", "{{instance}}"),), "bytes", width=6),
+    Panel("Process CPU", "CPU time per second of each process (1 = one core busy).",
+          (Query(_rate(q.PROCESS_CPU, SERVICE, "instance"), "{{instance}}"),), "percentunit", width=6),
+    Panel("GC collections/s", "Python garbage collections per second, by generation.",
+          (Query(_rate(q.GC_COLLECTIONS, SERVICE, q.GC_GENERATION), f"gen {{{{{q.GC_GENERATION}}}}}"),), width=6),
+)  # fmt: skip
+
 OVERVIEW = Dashboard(
     uid="llm-otel-overview",
     title="LLM overview",
@@ -108,6 +133,7 @@ OVERVIEW = Dashboard(
               (Query(f"{_rate(q.COST, CALLS, BY_MODEL)} * 3600", MODEL_LEGEND),), "currencyUSD"),
         Panel("Requests in flight", "Calls started and not yet finished (streams until they end).",
               (Query(f"sum by ({BY_MODEL}) ({q.IN_FLIGHT}{{{CALLS}}})", MODEL_LEGEND),), "short"),
+        *SERVICE_ROW,
     ),
 )  # fmt: skip
 
@@ -202,6 +228,9 @@ def _trace_link(panel: Panel) -> list[dict[str, str]]:
 
 
 def _panel(panel: Panel, number: int, x: int, y: int) -> dict[str, Any]:
+    if panel.kind == "row":  # a header that starts a new band of panels
+        grid = {"h": 1, "w": 24, "x": 0, "y": y}
+        return {"id": number, "type": "row", "title": panel.title, "collapsed": False, "gridPos": grid, "panels": []}
     height = 4 if panel.kind == "stat" and panel.width < 24 else 8
     defaults: dict[str, Any] = {"unit": panel.unit, "links": _trace_link(panel)}
     if panel.mappings:

@@ -50,6 +50,15 @@ FALLBACK_TO = label(n.RESILIENCE_TO)
 FALLBACK_REASON = label(n.RESILIENCE_REASON)
 RESILIENCE_NAME = label(n.RESILIENCE_NAME)
 RESILIENCE_OUTCOME = label(n.RESILIENCE_OUTCOME)
+# The service around the calls, as OpenTelemetry's own instrumentations name it (the process and web
+# extras; stable HTTP conventions, which our distro selects).
+HTTP_DURATION = "http_server_request_duration_seconds"
+HTTP_ROUTE = "http_route"
+HTTP_STATUS = "http_response_status_code"
+PROCESS_MEMORY = "process_memory_usage_bytes"
+PROCESS_CPU = "process_cpu_time_seconds_total"
+GC_COLLECTIONS = "cpython_gc_collections_total"
+GC_GENERATION = "generation"
 # The service: the scrape job (Prometheus sets it; the collector's exporter sets it to service.name).
 SERVICE = "job"
 FAILED = f'{ERROR}!=""'  # error.type is empty on success
