@@ -120,7 +120,8 @@ OTHER_VARIABLES = {
     ),
     "OTEL_SEMCONV_STABILITY_OPT_IN": (
         "—",
-        "`gen_ai_latest_experimental` selects the newest experimental names ([telemetry names](telemetry-names.md))",
+        "`gen_ai_latest_experimental` selects the newest experimental names ([telemetry names](telemetry-names.md));"
+        " `http` is added unless an `http` choice is there, for the stable HTTP names ([the service](../service.md))",
     ),
     "OTEL_EXPORTER_OTLP_ENDPOINT": (
         "`http://localhost:4318`",
