@@ -9,9 +9,10 @@ from opentelemetry.trace import TracerProvider
 
 from .providers._base import ProviderInstrumentor
 from .providers.anthropic import AnthropicInstrumentor
+from .providers.ollama import OllamaInstrumentor
 from .providers.openai import OpenAIInstrumentor
 
-_INSTRUMENTORS: tuple[type[ProviderInstrumentor], ...] = (OpenAIInstrumentor, AnthropicInstrumentor)
+_INSTRUMENTORS: tuple[type[ProviderInstrumentor], ...] = (OpenAIInstrumentor, AnthropicInstrumentor, OllamaInstrumentor)
 
 
 def instrument(
