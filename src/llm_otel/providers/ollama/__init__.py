@@ -11,6 +11,7 @@ a function imported before instrumenting, and the request is read from the norma
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from llm_otel.providers._base import Patch, ProviderInstrumentor
@@ -32,6 +33,26 @@ def _endpoint(client: Any) -> Endpoint:
     return _endpoints.lookup(client._client.base_url, PROVIDER)
 
 
+_chat = Operation(n.OP_CHAT, _endpoint, read_request, read_response, chunks, content=CONTENT)
+_embeddings = Operation(n.OP_EMBEDDINGS, _endpoint, read_request, read_response, chunks)
+#: The request paths traced, each with its operation; the client's other requests pass through.
+ROUTES: Mapping[str, Operation] = {
+    "/api/chat": _chat,
+    "/api/generate": replace(_chat, name=n.OP_TEXT_COMPLETION),
+    "/api/embed": _embeddings,
+    "/api/embeddings": _embeddings,
+}
+
+
+def _route(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
+    # _request(cls, method, url, *, json=..., stream=...)
+    operation = ROUTES.get(args[2]) if len(args) > 2 else None
+    if operation is None:
+        return None
+    body = kwargs.get("json")
+    return operation, body if isinstance(body, dict) else {}
+
+
 class OllamaInstrumentor(ProviderInstrumentor):
     """Traces and measures every Ollama chat, generate and embed call.
 
@@ -45,24 +66,5 @@ class OllamaInstrumentor(ProviderInstrumentor):
     root_module = "ollama"
 
     def patches(self, config: dict[str, Any]) -> Iterable[Patch]:
-        chat = Operation(n.OP_CHAT, _endpoint, read_request, read_response, chunks, content=CONTENT)
-        embeddings = Operation(n.OP_EMBEDDINGS, _endpoint, read_request, read_response, chunks)
-        paths = {
-            "/api/chat": chat,
-            "/api/generate": Operation(
-                n.OP_TEXT_COMPLETION, _endpoint, read_request, read_response, chunks, content=CONTENT
-            ),
-            "/api/embed": embeddings,
-            "/api/embeddings": embeddings,
-        }
-
-        def route(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
-            # _request(cls, method, url, *, json=..., stream=...); model management is not routed.
-            operation = paths.get(args[2]) if len(args) > 2 else None
-            if operation is None:
-                return None
-            body = kwargs.get("json")
-            return operation, body if isinstance(body, dict) else {}
-
-        yield Patch("ollama._client", "Client._request", None, route=route)
-        yield Patch("ollama._client", "AsyncClient._request", None, is_async=True, route=route)
+        yield Patch("ollama._client", "Client._request", None, route=_route)
+        yield Patch("ollama._client", "AsyncClient._request", None, is_async=True, route=_route)
