@@ -110,9 +110,9 @@ def test_entry_point_is_ours_and_loads() -> None:
 
 def test_top_level_instrument_reports_what_it_instrumented() -> None:
     try:
-        both = ["openai >= 1.66", "anthropic >= 0.40"]  # both SDKs are installed in the test venvs
-        assert llm_otel.instrument() == both
-        assert llm_otel.instrument() == both  # twice is harmless
+        every = ["openai >= 1.66", "anthropic >= 0.40", "ollama >= 0.4"]  # all are installed in the test venvs
+        assert llm_otel.instrument() == every
+        assert llm_otel.instrument() == every  # twice is harmless
         assert isinstance(Completions.__dict__["create"], wrapt.FunctionWrapper)
     finally:
         llm_otel.uninstrument()
