@@ -83,18 +83,36 @@ async def test_nothing_is_sent_or_timed_before_the_first_read(
     await close(llama, stream)
 
 
-async def test_the_request_is_sent_under_the_calls_span(fake: FakeProvider, ollama_otel: Recorded) -> None:
+class SpanSeeingTransport(httpx.HTTPTransport):
+    """Notes the current span when the client sends a request, as an HTTP instrumentation would."""
+
+    def __init__(self, seen: list[trace.Span]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(trace.get_current_span())
+        return super().handle_request(request)
+
+
+class AsyncSpanSeeingTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, seen: list[trace.Span]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(trace.get_current_span())
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_request_is_sent_under_the_calls_span(fake: FakeProvider, ollama_otel: Recorded, mode: str) -> None:
     seen: list[trace.Span] = []
-
-    class Transport(httpx.HTTPTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            seen.append(trace.get_current_span())
-            return super().handle_request(request)
-
-    client = ollama.Client(host=fake.url, transport=Transport())
-    stream = client.chat("llama3.2", [{"role": "user", "content": "hi"}], stream=True)
-    assert trace.get_current_span() is trace.INVALID_SPAN
-    list(stream)
+    transport = AsyncSpanSeeingTransport(seen) if mode == "async" else SpanSeeingTransport(seen)
+    llama = Llama(mode, fake.url, transport=transport)
+    stream = await open_stream(llama)
+    assert seen == []
+    await drain(stream)
     assert trace.get_current_span() is trace.INVALID_SPAN  # detached again
     span = ollama_otel.span()
     assert [s.get_span_context().span_id for s in seen] == [span.context.span_id]  # type: ignore[union-attr]
