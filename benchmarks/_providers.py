@@ -1,8 +1,9 @@
 """What differs between the measured providers: the request, the canned response bytes, the clients.
 
 Everything else (the timed loops, the OTel set-up, the statistics) is the same for every provider.
-The response bytes are built once, valid as the provider's API sends them (JSON, and SSE for
-streams), and served by an in-process ``httpx2.MockTransport``: no sockets, no network noise.
+The response bytes are built once, valid as the provider's API sends them (JSON, and SSE or NDJSON
+for streams), and served by an in-process ``MockTransport`` of the SDK's HTTP library (``httpx2``,
+``httpx`` for ollama): no sockets, no network noise.
 Standard library only at import time: ``run.py`` reads the constants with any interpreter.
 """
 
@@ -24,7 +25,7 @@ class Provider:
     name: str  # also the SDK's distribution and import name
     title: str
     base_url: str
-    address: str  # server.address of base_url (port 443)
+    address: str  # server.address of base_url (port: ``port``)
     model: str
     response_model: str
     request: dict[str, Any]  # keyword arguments of every call
@@ -34,7 +35,13 @@ class Provider:
     target: tuple[str, str, str]
     completion_body: Callable[[], bytes]
     stream_body: Callable[[int], bytes]
-    request_id_header: str
+    request_id_header: str | None
+    # The client's constructor arguments, given the base URL, the HTTP module, a mock transport and
+    # whether the client is the async one.
+    client_options: Callable[[str, Any, Any, bool], dict[str, Any]]
+    http: str = "httpx2"  # the HTTP library the SDK speaks through
+    stream_type: str = "text/event-stream"
+    port: int = 443
 
     def metric_attributes(self) -> dict[str, Any]:
         """The attribute set a per-chunk histogram record carries (the call's metric attributes)."""
@@ -43,34 +50,43 @@ class Provider:
             "gen_ai.provider.name": self.name,
             "gen_ai.request.model": self.model,
             "server.address": self.address,
-            "server.port": 443,
+            "server.port": self.port,
             "gen_ai.response.model": self.response_model,
         }
 
     def make_clients(self) -> dict[str, Any]:
         """One sync and one async client per canned body: routing costs nothing at call time."""
-        import httpx2
-
+        http = importlib.import_module(self.http)
         sdk = importlib.import_module(self.name)
         sync_class, async_class = (getattr(sdk, name) for name in self.clients)
-        headers = {self.request_id_header: "req_bench"}
+        headers = {self.request_id_header: "req_bench"} if self.request_id_header else {}
 
-        def transport(body: bytes, content_type: str) -> httpx2.MockTransport:
+        def transport(body: bytes, content_type: str) -> Any:
             reply = {**headers, "content-type": content_type}
-            return httpx2.MockTransport(lambda _request: httpx2.Response(200, headers=reply, content=body))
+            return http.MockTransport(lambda _request: http.Response(200, headers=reply, content=body))
 
         bodies = {
             "call": (self.completion_body(), "application/json"),
-            "stream_1": (self.stream_body(1), "text/event-stream"),
-            "stream_201": (self.stream_body(LONG_STREAM), "text/event-stream"),
+            "stream_1": (self.stream_body(1), self.stream_type),
+            "stream_201": (self.stream_body(LONG_STREAM), self.stream_type),
         }
         clients: dict[str, Any] = {}
-        common: dict[str, Any] = {"api_key": "sk-bench", "base_url": self.base_url, "max_retries": 0}
         for name, (body, content_type) in bodies.items():
-            http = transport(body, content_type)
-            clients[name] = sync_class(http_client=httpx2.Client(transport=http), **common)
-            clients[f"{name}_async"] = async_class(http_client=httpx2.AsyncClient(transport=http), **common)
+            mock = transport(body, content_type)
+            clients[name] = sync_class(**self.client_options(self.base_url, http, mock, False))
+            clients[f"{name}_async"] = async_class(**self.client_options(self.base_url, http, mock, True))
         return clients
+
+
+def _api_client(base_url: str, http: Any, transport: Any, is_async: bool) -> dict[str, Any]:
+    """openai's and anthropic's constructor arguments: an API key, no retries, an HTTP client on the mock."""
+    client = (http.AsyncClient if is_async else http.Client)(transport=transport)
+    return {"api_key": "sk-bench", "base_url": base_url, "max_retries": 0, "http_client": client}
+
+
+def _ollama_client(base_url: str, _http: Any, transport: Any, _is_async: bool) -> dict[str, Any]:
+    """ollama's: the host, and the transport for the httpx client it builds (keyword arguments pass through)."""
+    return {"host": base_url, "transport": transport}
 
 
 def _sse(data: dict[str, Any], event: str | None = None) -> bytes:
@@ -153,6 +169,7 @@ OPENAI = Provider(
     completion_body=_openai_completion,
     stream_body=_openai_stream,
     request_id_header="x-request-id",
+    client_options=_api_client,
 )
 
 
@@ -237,6 +254,61 @@ ANTHROPIC = Provider(
     completion_body=_anthropic_message,
     stream_body=_anthropic_stream,
     request_id_header="request-id",
+    client_options=_api_client,
 )
 
-PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC)}
+
+# --- Ollama: chat -----------------------------------------------------------------------------------
+
+_OLLAMA_HEAD = {"model": "llama3.2", "created_at": "2026-01-01T00:00:00.000000Z"}
+_OLLAMA_DONE = {
+    "done": True,
+    "done_reason": "stop",
+    "total_duration": 250_000_000,
+    "load_duration": 2_000_000,
+    "prompt_eval_count": 21,
+    "prompt_eval_duration": 20_000_000,
+    "eval_count": 3,
+    "eval_duration": 30_000_000,
+}
+
+
+def _ollama_line(content: str, done: dict[str, Any] | None = None) -> bytes:
+    body = {**_OLLAMA_HEAD, "message": {"role": "assistant", "content": content}, **(done or {"done": False})}
+    return json.dumps(body).encode() + b"\n"
+
+
+def _ollama_stream(content_chunks: int) -> bytes:
+    """One NDJSON line per token, then the done line with the counts (Ollama's stream)."""
+    parts = [_ollama_line("Hello"), *(_ollama_line(" there") for _ in range(content_chunks - 1))]
+    return b"".join([*parts, _ollama_line("", _OLLAMA_DONE)])
+
+
+OLLAMA = Provider(
+    name="ollama",
+    title="Ollama",
+    base_url="http://localhost:11434",
+    address="localhost",
+    port=11434,
+    model="llama3.2",
+    response_model="llama3.2",
+    request={
+        "model": "llama3.2",
+        "messages": [
+            {"role": "system", "content": "You are a terse assistant."},
+            {"role": "user", "content": "Say hello."},
+        ],
+        "options": {"temperature": 0.2, "top_p": 0.9, "num_predict": 64},
+    },
+    clients=("Client", "AsyncClient"),
+    method="chat",
+    target=("ollama._client", "Client", "AsyncClient"),
+    completion_body=lambda: _ollama_line("Hello there.", _OLLAMA_DONE).strip(),
+    stream_body=_ollama_stream,
+    request_id_header=None,  # Ollama sends none
+    client_options=_ollama_client,
+    http="httpx",
+    stream_type="application/x-ndjson",
+)
+
+PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC, OLLAMA)}

@@ -376,3 +376,48 @@ def capture() -> Iterator[ContentCapture]:
     yield ContentCapture(exporter, provider)
     set_content_capture("NO_CONTENT")
     provider.shutdown()
+
+
+# --- Ollama ---------------------------------------------------------------------------------------
+
+LLAMA = "llama3.2"
+
+
+@pytest.fixture
+def ollama_otel_with() -> Iterator[Callable[..., Recorded]]:
+    """Instrument Ollama with fresh providers and the given instrumentor options."""
+    from llm_otel.providers.ollama import OllamaInstrumentor
+
+    yield from instrumenting(OllamaInstrumentor())
+
+
+@pytest.fixture
+def ollama_otel(ollama_otel_with: Callable[..., Recorded]) -> Recorded:
+    return ollama_otel_with()
+
+
+class Llama(Api):
+    """A sync or async ollama client on the fake provider, driven through one interface.
+
+    The ollama client takes no per-call headers: a test scripts a behaviour with ``fake.push``.
+    """
+
+    def __init__(self, mode: str, host: str, **client_kwargs: Any) -> None:
+        import ollama
+
+        self.mode = mode
+        cls = ollama.AsyncClient if mode == "async" else ollama.Client
+        self.client = cls(host=host, **client_kwargs)
+
+    async def chat(self, behavior: Behavior | None = None, **kwargs: Any) -> Any:
+        assert behavior is None, "push behaviours to the fake provider"
+        kwargs.setdefault("model", LLAMA)
+        kwargs.setdefault("messages", MESSAGES)
+        return await self.call("chat", **kwargs)
+
+
+@pytest.fixture(params=["sync", "async"])
+async def llama(request: pytest.FixtureRequest, fake: FakeProvider) -> AsyncIterator[Llama]:
+    built = Llama(request.param, fake.url)
+    yield built
+    await maybe_await(built.client._client.aclose() if built.mode == "async" else built.client._client.close())

@@ -10,9 +10,20 @@ from typing import Any
 import pytest
 
 import llm_otel
-from conftest import MODEL, Api, Claude, ContentCapture, Recorded, chat_helpers, claude_kwargs, drain, maybe_await
+from conftest import (
+    MODEL,
+    Api,
+    Claude,
+    ContentCapture,
+    Llama,
+    Recorded,
+    chat_helpers,
+    claude_kwargs,
+    drain,
+    maybe_await,
+)
 from llm_otel import Content, ContentMode, capture_content
-from llm_otel.fake import Behavior
+from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.telemetry._content import CAPTURE_ENV, TRUNCATED, _mode_from_env, _serialise, content_mode
 
 pytestmark = pytest.mark.anyio
@@ -277,6 +288,74 @@ async def test_anthropic_stream_helper_assembles_tool_use(
         {"role": "assistant", "parts": [call], "finish_reason": "tool_call"}
     ]
     assert message.content[0].input == {"city": "fake"}  # the caller's message is untouched
+
+
+# --- Ollama paths ---------------------------------------------------------------------------------
+
+
+async def test_ollama_chat_history_tools_and_tool_call(
+    llama: Llama, fake: FakeProvider, ollama_otel: Recorded, capture: ContentCapture
+) -> None:
+    capture("SPAN_ONLY")
+    history = [
+        {"role": "system", "content": "be brief"},
+        *HI,
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "x"}}}],
+        },
+        {"role": "tool", "content": "sunny", "tool_name": "get_weather"},
+    ]
+    fake.push(Behavior(tool_call=True))
+    await llama.chat(messages=history, tools=CHAT_TOOLS)
+    call = {"type": "tool_call", "id": None, "name": "get_weather", "arguments": {"city": "x"}}
+    response = {"type": "tool_call_response", "id": None, "response": "sunny"}
+    if "tool_name" in fake.requests[-1].body["messages"][-1]:  # sent by releases after 0.4
+        response["name"] = "get_weather"
+    assert content(ollama_otel) == {
+        "gen_ai.input.messages": [
+            {"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
+            *HI_IN,
+            {"role": "assistant", "parts": [call]},
+            {"role": "tool", "parts": [response]},
+        ],
+        "gen_ai.output.messages": [
+            {"role": "assistant", "parts": [{**call, "arguments": {"city": "fake"}}], "finish_reason": "tool_call"}
+        ],
+        "gen_ai.tool.definitions": WEATHER_DEF,
+    }
+
+
+async def test_ollama_stream_assembles_text(
+    llama: Llama, fake: FakeProvider, ollama_otel: Recorded, capture: ContentCapture
+) -> None:
+    capture("SPAN_ONLY")
+    fake.push(THREE_WORDS)
+    await drain(await llama.chat(messages=HI, stream=True))
+    assert content(ollama_otel) == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": REPLY_OUT}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_ollama_generate_prompt_and_system(
+    llama: Llama, fake: FakeProvider, ollama_otel: Recorded, capture: ContentCapture, stream: bool
+) -> None:
+    capture("SPAN_ONLY")
+    fake.push(THREE_WORDS)
+    result = await llama.call("generate", "llama3.2", "hi", system="be brief", stream=stream)
+    if stream:
+        await drain(result)
+    assert content(ollama_otel) == {
+        "gen_ai.input.messages": HI_IN,
+        "gen_ai.output.messages": REPLY_OUT,
+        "gen_ai.system_instructions": [{"type": "text", "content": "be brief"}],
+    }
+
+
+async def test_ollama_embed_records_no_content(llama: Llama, ollama_otel: Recorded, capture: ContentCapture) -> None:
+    capture("SPAN_ONLY")
+    await llama.call("embed", "nomic-embed-text", "hi")
+    assert content(ollama_otel) == {}
 
 
 # --- redaction and truncation --------------------------------------------------------------------------

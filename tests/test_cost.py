@@ -248,6 +248,18 @@ def test_names_that_only_resemble_a_priced_model_have_no_price(model: str) -> No
     assert prices.per_token("openai", model) is None
 
 
+def test_local_models_cost_nothing_and_never_borrow_a_hosted_price() -> None:
+    assert prices.per_token("ollama", "llama3.2:3b") == (0.0, 0.0, 0.0, 0.0, 0.0)
+    assert prices.per_token("ollama", "gpt-4o") == (0.0, 0.0, 0.0, 0.0, 0.0)
+    assert prices.per_token("openai", "gpt-4o") == Price(input=2.5, output=10.0, cache_read=1.25).per_token()
+
+
+def test_a_provider_wide_price_yields_to_a_named_one() -> None:
+    set_prices({"ollama": {"llama3.2-cloud": {"input": 1.0, "output": 2.0}}})
+    assert prices.per_token("ollama", "llama3.2-cloud") == Price(input=1.0, output=2.0).per_token()
+    assert prices.per_token("ollama", "llama3.2") == (0.0, 0.0, 0.0, 0.0, 0.0)
+
+
 def test_shipped_file_covers_the_providers_with_date_and_sources() -> None:
     path = Path(__file__).resolve().parents[1] / "src" / "llm_otel" / "telemetry" / "pricing.json"
     data = json.loads(path.read_text())
@@ -256,7 +268,7 @@ def test_shipped_file_covers_the_providers_with_date_and_sources() -> None:
     providers = data["providers"]
     assert list(providers) == [
         "openai", "anthropic", "gcp.gemini", "mistral_ai", "cohere", "deepseek", "x_ai", "groq", "perplexity",
-        "aws.bedrock", "azure.ai.openai",
+        "aws.bedrock", "azure.ai.openai", "ollama",
     ]  # fmt: skip
     assert all(entry["source"].startswith("https://") for entry in providers.values())
     for provider, entry in providers.items():

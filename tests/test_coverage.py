@@ -1,4 +1,4 @@
-"""Every public inference-like method of the installed openai SDK is wrapped or excused here.
+"""Every public inference-like method of the installed openai, anthropic and ollama SDKs is wrapped or excused here.
 
 A new SDK surface (openai adds resources monthly) fails this test until someone decides: wrap
 it, or add it below with the reason it is not an inference call we trace.
@@ -183,3 +183,46 @@ def test_excused_anthropic_methods_are_not_wrapped(anthropic_instrumented: None)
         "Messages.stream",
         "AsyncMessages.stream",
     }
+
+
+# --- ollama ---------------------------------------------------------------------------------------
+
+OLLAMA_NOT_INSTRUMENTED = {
+    "pull": "model download",
+    "push": "model upload",
+    "create": "model creation from a Modelfile or files",
+    "create_blob": "file upload",
+    "delete": "model management",
+    "copy": "model management",
+    "list": "model listing",
+    "show": "model details",
+    "ps": "running-model listing",
+    "close": "closes the HTTP client",
+    "web_search": "web search on ollama.com, no model invoked",
+    "web_fetch": "web page fetch on ollama.com, no model invoked",
+    "systemone": "classification/scoring endpoint, not a generation: no GenAI convention operation",
+}
+REQUEST_PATH = re.compile(r"""['"]((?:https://[^'"]+)?/(?:api|v1)/[\w/]+)['"]""")
+
+
+def ollama_methods() -> Iterator[tuple[str, str | None]]:
+    """(Class.method, the request path its source names) of every public method of both clients."""
+    import ollama
+
+    for cls in (ollama.Client, ollama.AsyncClient):
+        for method, value in vars(cls).items():
+            if not method.startswith("_") and inspect.isfunction(value):
+                found = REQUEST_PATH.search(inspect.getsource(value))
+                yield f"{cls.__name__}.{method}", found.group(1) if found else None
+
+
+def test_every_ollama_method_is_routed_or_excused() -> None:
+    from llm_otel.providers.ollama import ROUTES
+
+    methods = dict(ollama_methods())
+    routed = {path for path, request in methods.items() if request in ROUTES}
+    excused = {path for path in methods if path.partition(".")[2] in OLLAMA_NOT_INSTRUMENTED}
+    assert set(methods) - routed - excused == set(), "route these or add them to OLLAMA_NOT_INSTRUMENTED"
+    assert routed & excused == set()
+    assert {path.partition(".")[2] for path in routed} >= {"chat", "generate", "embed"}
+    assert all(f"{twin}.{name}" in methods for twin in ("Client", "AsyncClient") for name in ("chat", "embed"))

@@ -18,8 +18,8 @@ def test_demo_runs_and_summarises_recorded_metrics() -> None:
     text = out.getvalue()
     assert status == 0
     assert re.search(r"Prometheus metrics at http://127\.0\.0\.1:\d+/metrics", text)
-    rows = [line.split() for line in text.splitlines() if line.startswith(("openai ", "anthropic "))]
-    assert rows, text
+    rows = [line.split() for line in text.splitlines() if line.startswith(("openai ", "anthropic ", "ollama "))]
+    assert {row[0] for row in rows} == {"openai", "anthropic", "ollama"}, text
     calls = sum(int(row[2]) for row in rows)
     done = re.search(r"done\s+(\d+) calls, (\d+) failed", text)
     assert done is not None

@@ -6,6 +6,7 @@ import email.utils
 from typing import Any
 
 import anthropic
+import ollama
 import openai
 import pytest
 
@@ -83,6 +84,22 @@ def test_status_errors_are_classified_by_the_table(
     exc: Exception, reason: str, retry: bool, failure: bool, fallback: str
 ) -> None:
     assert classify(exc) == Verdict(reason, retry, failure, fallback)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (400, "bad_request"),
+        (404, "not_found"),  # the model is not pulled
+        (429, "rate_limited"),  # the server's queue is full
+        (500, "server_error"),
+        (503, "server_error"),
+        (-1, "server_error"),  # an error line inside a stream
+    ],
+)
+def test_ollama_response_errors_are_classified_by_status(status: int, reason: str) -> None:
+    assert classify(ollama.ResponseError('{"error": "m"}', status)).reason == reason
+    assert classify(ConnectionError("Failed to connect to Ollama")).reason == "connection"
 
 
 def test_transport_errors_and_openai_stream_errors() -> None:

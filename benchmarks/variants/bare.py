@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-PROVIDERS = ("openai", "anthropic")
+PROVIDERS = ("openai", "anthropic", "ollama")
 VENV = "llm-otel"
 SET_GLOBALS = False
 

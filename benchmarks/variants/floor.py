@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
-PROVIDERS = ("openai", "anthropic")
+PROVIDERS = ("openai", "anthropic", "ollama")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("opentelemetry-sdk",)
 SET_GLOBALS = False
@@ -24,7 +24,7 @@ class Reply(NamedTuple):
     """What the span and the metrics take from a response."""
 
     model: str
-    ident: str
+    ident: str | None  # None: the API gives no response id (Ollama)
     reason: str
     input_tokens: int | None  # None: the response reported no usage (an openai stream by default)
     output_tokens: int | None
@@ -38,6 +38,10 @@ def _openai_reply(result: Any) -> Reply:
 def _anthropic_reply(result: Any) -> Reply:
     usage = result.usage
     return Reply(result.model, result.id, result.stop_reason, usage.input_tokens, usage.output_tokens)
+
+
+def _ollama_reply(result: Any) -> Reply:
+    return Reply(result.model, None, result.done_reason, result.prompt_eval_count, result.eval_count)
 
 
 class _OpenAIChunks:
@@ -78,7 +82,21 @@ class _AnthropicEvents:
         )
 
 
-# Two request parameters each: openai's sampling ones, anthropic 2.x's max_tokens and stop sequences.
+class _OllamaChunks:
+    """The last chunk (``done: true``) carries the model, the reason and the counts."""
+
+    def __init__(self) -> None:
+        self.last: Any = None
+
+    def add(self, chunk: Any) -> None:
+        self.last = chunk
+
+    def reply(self) -> Reply:
+        return _ollama_reply(self.last)
+
+
+# Two request parameters each: openai's sampling ones, anthropic 2.x's max_tokens and stop sequences,
+# ollama's temperature and num_predict from its options.
 def _openai_parameters(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {"gen_ai.request.temperature": kwargs["temperature"], "gen_ai.request.max_tokens": kwargs["max_tokens"]}
 
@@ -90,17 +108,25 @@ def _anthropic_parameters(kwargs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _ollama_parameters(kwargs: dict[str, Any]) -> dict[str, Any]:
+    options = kwargs["options"]
+    return {"gen_ai.request.temperature": options["temperature"], "gen_ai.request.max_tokens": options["num_predict"]}
+
+
+_READERS = {
+    "openai": (_openai_reply, _OpenAIChunks, _openai_parameters),
+    "anthropic": (_anthropic_reply, _AnthropicEvents, _anthropic_parameters),
+    "ollama": (_ollama_reply, _OllamaChunks, _ollama_parameters),
+}
+
+
 def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
     import importlib
 
     from opentelemetry import context, trace
     from opentelemetry.trace import SpanKind
 
-    reply_of, chunks_of, parameters_of = (
-        (_openai_reply, _OpenAIChunks, _openai_parameters)
-        if provider.name == "openai"
-        else (_anthropic_reply, _AnthropicEvents, _anthropic_parameters)
-    )
+    reply_of, chunks_of, parameters_of = _READERS[provider.name]
     tracer = tracer_provider.get_tracer("bench.floor")
     meter = meter_provider.get_meter("bench.floor")
     duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s")
@@ -115,7 +141,7 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
             "gen_ai.provider.name": provider.name,
             "gen_ai.request.model": model,
             "server.address": provider.address,
-            "server.port": 443,
+            "server.port": provider.port,
         }
         span = tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes={**attrs, **parameters_of(kwargs)})
         return span, attrs, time.perf_counter()
@@ -127,8 +153,8 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
         span.set_attributes(
             {
                 "gen_ai.response.model": reply.model,
-                "gen_ai.response.id": reply.ident,
                 "gen_ai.response.finish_reasons": (reply.reason,),
+                **({"gen_ai.response.id": reply.ident} if reply.ident is not None else {}),
             }
         )
         if reply.input_tokens is not None:
@@ -170,8 +196,9 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
 
     module_name, sync_class, async_class = provider.target
     module = importlib.import_module(module_name)
-    original = getattr(module, sync_class).create
-    original_async = getattr(module, async_class).create
+    method = provider.method.rpartition(".")[2]
+    original = getattr(getattr(module, sync_class), method)
+    original_async = getattr(getattr(module, async_class), method)
 
     def create(self: Any, *args: Any, **kwargs: Any) -> Any:
         span, attrs, began = start(kwargs)
@@ -195,5 +222,5 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
         finish(span, attrs, began, reply_of(result))
         return result
 
-    getattr(module, sync_class).create = create
-    getattr(module, async_class).create = create_async
+    setattr(getattr(module, sync_class), method, create)
+    setattr(getattr(module, async_class), method, create_async)

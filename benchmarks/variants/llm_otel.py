@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-PROVIDERS = ("openai", "anthropic")
+PROVIDERS = ("openai", "anthropic", "ollama")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("llm-otel",)
 
 
 def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
     from llm_otel.providers.anthropic import AnthropicInstrumentor
+    from llm_otel.providers.ollama import OllamaInstrumentor
     from llm_otel.providers.openai import OpenAIInstrumentor
 
-    instrumentor = OpenAIInstrumentor if provider.name == "openai" else AnthropicInstrumentor
-    instrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    instrumentor = {"openai": OpenAIInstrumentor, "anthropic": AnthropicInstrumentor, "ollama": OllamaInstrumentor}
+    instrumentor[provider.name]().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)

@@ -56,6 +56,11 @@ PROVIDERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "aws": ("aws.bedrock", ()),
     "azure": ("azure.ai.openai", ("azure.ai.inference",)),
 }
+# Providers that are not genai-prices', priced as a whole ("*": every model, see _pricing.ANY_MODEL),
+# written after the others: local inference has no per-token price.
+WHOLE: dict[str, tuple[str, dict[str, float]]] = {
+    "ollama": ("https://docs.ollama.com/", {"input": 0.0, "output": 0.0}),
+}
 # genai-prices price key -> ours (Price's fields).
 RATES = {
     "input_mtok": "input",
@@ -185,6 +190,10 @@ def render(day: date) -> str:
             block.append(f'      "also": {json.dumps(list(also))},')
         rows = [f"        {json.dumps(name)}: {json.dumps(price)}" for name, price in sorted(models[ours].items())]
         block += ['      "models": {', ",\n".join(rows), "      }", "    }"]
+        blocks.append("\n".join(block))
+    for ours, (url, price) in WHOLE.items():
+        block = [f"    {json.dumps(ours)}: {{", f'      "source": {json.dumps(url)},', '      "models": {']
+        block += [f'        "*": {json.dumps(price)}', "      }", "    }"]
         blocks.append("\n".join(block))
     lines += [",\n".join(blocks), "  }", "}", ""]
     return "\n".join(lines)

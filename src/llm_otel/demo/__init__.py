@@ -40,11 +40,12 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     import openai
 
     from llm_otel.providers.anthropic import AnthropicInstrumentor
+    from llm_otel.providers.ollama import OllamaInstrumentor
     from llm_otel.providers.openai import OpenAIInstrumentor
 
     signals = build_signals(options.metrics_host, options.metrics_port, "llm-otel-demo")
     prefer_stable_http()  # for the demo service's HTTP metrics; read when the first instrumentor loads
-    instrumentors = (OpenAIInstrumentor(), AnthropicInstrumentor())
+    instrumentors = (OpenAIInstrumentor(), AnthropicInstrumentor(), OllamaInstrumentor())  # each a no-op if absent
     for instrumentor in instrumentors:
         instrumentor.instrument(
             tracer_provider=signals.tracer_provider, meter_provider=signals.meter_provider, stream_usage=True
@@ -56,7 +57,9 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
         with FakeProvider() as provider:
             client = openai.OpenAI(base_url=provider.openai_base_url, api_key="demo", max_retries=0, timeout=1.0)
             anthropic_client = anthropic.Anthropic(base_url=provider.url, api_key="demo", max_retries=0, timeout=1.0)
-            print(f"llm-otel demo: fake OpenAI and Anthropic provider at {provider.url}", file=out)
+            ollama_client = _ollama_client(provider.url)
+            names = "OpenAI, Anthropic and Ollama" if ollama_client is not None else "OpenAI and Anthropic"
+            print(f"llm-otel demo: fake {names} provider at {provider.url}", file=out)
             if signals.metrics_url:
                 print(f"llm-otel demo: Prometheus metrics at {signals.metrics_url}", file=out)
             print(
@@ -67,10 +70,13 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             print(f"llm-otel demo: about {options.rps:g} calls/s {length}", file=out)
             progress = _Progress(out)
             tally = _workload.Tally()
-            phase, tool_calls = _traffic(options, provider, client, anthropic_client, signals, tally, progress, stop)
+            clients = (client, anthropic_client, ollama_client)
+            phase, tool_calls = _traffic(options, provider, clients, signals, tally, progress, stop)
             progress.done(tally)
             client.close()
             anthropic_client.close()
+            if ollama_client is not None:
+                ollama_client._client.close()  # ollama 0.4 has no close() of its own
         print(file=out)
         print(_summary.render(signals.pipeline.stats.stats()), file=out)
         print(f"\n{_resilience.render(phase)}", file=out)
@@ -88,11 +94,19 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             signal.signal(sig, handler)
 
 
+def _ollama_client(url: str) -> Any:
+    """An ollama client on the fake provider, or None when the SDK is not installed."""
+    try:
+        import ollama
+    except ImportError:
+        return None
+    return ollama.Client(host=url, timeout=1.0, event_hooks={"request": [_workload.send_behavior]})
+
+
 def _traffic(
     options: DemoOptions,
     provider: FakeProvider,
-    client: Any,
-    anthropic_client: Any,
+    clients: tuple[Any, Any, Any],
     signals: DemoSignals,
     tally: _workload.Tally,
     progress: _Progress,
@@ -104,6 +118,7 @@ def _traffic(
         duration = 0 if options.keep_serving else options.duration
         _workload.run(
             service.ask,
+            with_ollama=clients[2] is not None,
             duration=duration,
             rps=options.rps,
             seed=options.seed,
@@ -113,13 +128,12 @@ def _traffic(
         )
 
     def phases() -> tuple[_resilience.Phase, int]:
+        client = clients[0]
         phase = _resilience.run(provider, client, tally, stop, signals.tracer_provider, signals.meter_provider)
         return phase, _agents.run(client, _AGENT_RUNS, tally, signals.tracer_provider, signals.meter_provider)
 
     # The workload's calls are made by the handlers of a small HTTP service, as a real service makes them.
-    service = _service.Service(
-        _service.performer(client, anthropic_client), signals.tracer_provider, signals.meter_provider
-    )
+    service = _service.Service(_service.performer(*clients), signals.tracer_provider, signals.meter_provider)
     try:
         if not options.keep_serving:
             workload()

@@ -84,5 +84,5 @@ class Service:
             self._process.uninstrument()
 
 
-def performer(client: Any, anthropic_client: Any) -> Perform:
-    return lambda kind, rng: _workload.perform(client, anthropic_client, kind, rng)
+def performer(client: Any, anthropic_client: Any, ollama_client: Any) -> Perform:
+    return lambda kind, rng: _workload.perform(client, anthropic_client, ollama_client, kind, rng)

@@ -1,4 +1,5 @@
-"""A realistic mixed workload against the embedded fake provider: chat, streams, embeddings, faults."""
+"""A realistic mixed workload against the embedded fake provider: chat, streams, embeddings, faults, on the
+OpenAI, Anthropic and (when installed) Ollama clients."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,7 @@ from llm_otel.fake import Behavior
 MODELS = ("gpt-4o-mini", "gpt-4o")
 CLAUDE_MODELS = ("claude-haiku-4-5", "claude-opus-4-1")  # priced in the shipped table
 EMBEDDING_MODEL = "text-embedding-3-small"
+OLLAMA_MODELS = ("llama3.2", "qwen2.5:7b")  # local: priced at 0
 PROMPTS = (
     "Summarise the incident report in two sentences",
     "Translate good morning into French",
@@ -70,31 +73,58 @@ def _behavior(rng: random.Random, stream: bool, to_anthropic: bool) -> Behavior:
 
 
 KINDS = (
-    ("chat", 0.30),
-    ("chat stream", 0.20),
-    ("claude", 0.15),
-    ("claude stream", 0.15),
-    ("embeddings", 0.12),
-    ("responses", 0.08),
+    ("chat", 0.27),
+    ("chat stream", 0.18),
+    ("claude", 0.13),
+    ("claude stream", 0.13),
+    ("embeddings", 0.10),
+    ("responses", 0.07),
+    ("ollama", 0.06),
+    ("ollama stream", 0.06),
 )
 
+# The ollama client takes no per-call headers: its requests read the call's behaviour from here.
+_ollama_headers: ContextVar[dict[str, str] | None] = ContextVar("llm_otel_demo_ollama_headers", default=None)
 
-def choose(rng: random.Random) -> str:
-    roll = rng.random()
-    for kind, weight in KINDS:
+
+def send_behavior(request: Any) -> None:
+    """An httpx request hook of the demo's ollama client: the current call's behaviour header."""
+    request.headers.update(_ollama_headers.get() or {})
+
+
+def choose(rng: random.Random, with_ollama: bool = True) -> str:
+    kinds = KINDS if with_ollama else tuple(entry for entry in KINDS if not entry[0].startswith("ollama"))
+    roll = rng.random() * sum(weight for _, weight in kinds)
+    for kind, weight in kinds:
         if roll < weight:
             return kind
         roll -= weight
-    return KINDS[-1][0]
+    return kinds[-1][0]
 
 
-def perform(client: Any, anthropic_client: Any, kind: str, rng: random.Random) -> None:
-    """Make one call of this kind on the OpenAI or Anthropic client, consuming streams; raises what the SDK raises."""
+def _ollama_chat(ollama_client: Any, headers: dict[str, str], prompt: str, stream: bool, rng: random.Random) -> None:
+    token = _ollama_headers.set(headers)
+    try:  # a stream sends its request when first read: read it while the header is set
+        reply = ollama_client.chat(
+            model=rng.choice(OLLAMA_MODELS), messages=[{"role": "user", "content": prompt}], stream=stream
+        )
+        if stream:
+            for _ in reply:
+                pass
+    finally:
+        _ollama_headers.reset(token)
+
+
+def perform(client: Any, anthropic_client: Any, ollama_client: Any, kind: str, rng: random.Random) -> None:
+    """Make one call of this kind on the OpenAI, Anthropic or Ollama client, consuming streams; raises what the
+    SDK raises."""
     model = rng.choice(MODELS)
     prompt = rng.choice(PROMPTS)
     stream = kind.endswith(" stream")
     headers = _behavior(rng, stream, kind.startswith("claude")).header()
-    if kind.startswith("claude"):
+    if kind.startswith("ollama"):
+        _ollama_chat(ollama_client, headers, prompt, stream, rng)
+    elif kind.startswith("claude"):
         message = anthropic_client.messages.create(
             model=rng.choice(CLAUDE_MODELS),
             max_tokens=256,
@@ -121,6 +151,7 @@ def perform(client: Any, anthropic_client: Any, kind: str, rng: random.Random) -
 def run(
     perform: Callable[[str, random.Random], None],
     *,
+    with_ollama: bool,
     duration: float,
     rps: float,
     seed: int,
@@ -129,14 +160,15 @@ def run(
     tally: Tally,
 ) -> None:
     """Issue about ``rps`` calls per second for ``duration`` seconds (until ``stop`` when 0) on a worker pool,
-    each through ``perform(kind, rng)``, counting them in ``tally``."""
+    each through ``perform(kind, rng)``, counting them in ``tally``; Ollama calls only ``with_ollama`` (its SDK
+    is installed)."""
     rng_lock = threading.Lock()
     rng = random.Random(seed)
 
     def task() -> None:
         with rng_lock:
             local = random.Random(rng.random())
-        kind = choose(local)
+        kind = choose(local, with_ollama)
         try:
             perform(kind, local)
         except Exception as exc:  # the demo shows failures; it does not stop on them

@@ -8,6 +8,9 @@ deterministic token counts and injectable latency, errors, hangs, drops and malf
         provider.push(Behavior(status=429, retry_after=2))
         ...
 
+Anthropic's Messages API is served on the same port (``anthropic.Anthropic(base_url=provider.url)``),
+and so is Ollama's (``ollama.Client(host=provider.url)``), NDJSON streams included.
+
 It also serves Azure OpenAI's paths (``openai.AzureOpenAI(azure_endpoint=provider.url, ...)``)
 and answers structured-output requests (``response_format`` / ``text.format``) with JSON
 built deterministically from the request's schema.

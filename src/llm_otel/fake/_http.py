@@ -169,7 +169,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send_stream(self, req: WireRequest, wire: WireFormat | None, reply: SSEReply) -> None:
         behavior = req.behavior
-        headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
+        ndjson = reply.framing == "ndjson"
+        media = "application/x-ndjson" if ndjson else "text/event-stream; charset=utf-8"
+        headers = {"content-type": media, "cache-control": "no-cache"}
         self._start_response(req, wire, 200, {**headers, **reply.headers})
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
@@ -183,23 +185,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if event.paced:
                 self._wait(behavior.ttft if paced == 0 else behavior.chunk_delay)
                 paced += 1
-            self._write_chunk(_encode_event(event, truncate=behavior.malformed and sent == 0))
+            self._write_chunk(_encode_event(event, ndjson, truncate=behavior.malformed and sent == 0))
             sent += 1
         if behavior.drop_after_chunks is not None:
             raise _Abort  # fewer events than N: still never send the terminator
         finale = reply.error_events(sent) if behavior.stream_error_after_chunks is not None else reply.terminator
         for event in finale:
-            self._write_chunk(_encode_event(event))
+            self._write_chunk(_encode_event(event, ndjson))
         self.wfile.write(b"0\r\n\r\n")
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
 
-def _encode_event(event: SSEEvent, *, truncate: bool = False) -> bytes:
+def _encode_event(event: SSEEvent, ndjson: bool, *, truncate: bool = False) -> bytes:
     data = event.data if isinstance(event.data, str) else json.dumps(event.data, separators=(",", ":"))
     if truncate:
         data = data[: len(data) // 2]
+    if ndjson:
+        return data.encode() + b"\n"
     lines = [f"event: {event.event}"] if event.event else []
     lines += [f"data: {line}" for line in data.split("\n")]
     return ("\n".join(lines) + "\n\n").encode()

@@ -6,10 +6,11 @@ Adding a provider = writing its ``_<provider>.py`` module and listing it here.
 from __future__ import annotations
 
 from ._anthropic import ANTHROPIC
+from ._ollama import OLLAMA
 from ._openai import OPENAI
 from ._wire import WireFormat
 
 
 def builtin_wire_formats() -> tuple[WireFormat, ...]:
     """Every built-in wire format; their routes must not overlap."""
-    return (OPENAI, ANTHROPIC)
+    return (OPENAI, ANTHROPIC, OLLAMA)

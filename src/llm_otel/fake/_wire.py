@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ._behavior import Behavior
 
@@ -63,6 +63,9 @@ class SSEReply:
     error_events: Callable[[int], Sequence[SSEEvent]] = _no_error_events
     """Builds the provider's in-stream error, given how many events were already sent."""
     headers: Mapping[str, str] = field(default_factory=dict)
+    framing: Literal["sse", "ndjson"] = "sse"
+    """``"ndjson"`` sends each event's data as one JSON line (``application/x-ndjson``, event names
+    dropped), as Ollama streams; the behaviour's pacing, drops and errors apply the same way."""
 
 
 Handler = Callable[[WireRequest], JSONReply | SSEReply]

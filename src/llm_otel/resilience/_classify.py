@@ -4,7 +4,8 @@ Provider SDKs generated from the same template (openai, anthropic, and most newe
 their exception names (``APIStatusError`` with ``status_code`` and ``body``, ``APIConnectionError``,
 ``APITimeoutError``), so the table reads names, statuses and error bodies rather than importing
 any SDK. Provider-specific signals (anthropic's 529 and in-stream ``overloaded_error``, openai's
-``insufficient_quota`` and ``context_length_exceeded``) are rows of the same table.
+``insufficient_quota`` and ``context_length_exceeded``, ollama's one ``ResponseError`` for every
+status) are rows of the same table.
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ def classify(exc: BaseException) -> Verdict:
             return _BY_STATUS.get(status, SERVER_ERROR)
         # anthropic reports an in-stream error event as a status error of the stream's 200.
         return _BY_STATUS.get(status, BAD_REQUEST if status >= 400 else UNKNOWN)
+    if "ResponseError" in names and isinstance(status, int):
+        # ollama: one class for every status, and -1 for an error line inside a stream (its runner failed).
+        return _BY_STATUS.get(status, BAD_REQUEST if 400 <= status < 500 else SERVER_ERROR)
     if "APIError" in names:  # openai's in-stream error event: no status, only a body
         return _from_body(exc) or SERVER_ERROR
     if type(exc).__module__.partition(".")[0] in _HTTP_PACKAGES:

@@ -5,7 +5,8 @@ prefix, version, dated snapshot, cloud region): the first step that names a pric
 dated snapshot or a Bedrock regional profile priced differently from its family (``gpt-4o-2024-05-13``,
 ``us.anthropic.claude-opus-4-5``) can be listed as such. A model is looked up in its provider's
 table first, through every step, then in every table in file order, so an OpenAI-compatible host
-we do not know still finds ``gpt-4o``. A model found nowhere has no price: the call records no cost
+we do not know still finds ``gpt-4o``, unless its provider has a ``"*"`` price for every model
+(Ollama's local models cost 0). A model found nowhere has no price: the call records no cost
 rather than a guessed one. A price may have tiers by prompt length (long context): a tier's rates
 apply to the whole call when its input tokens exceed the tier's threshold.
 """
@@ -30,6 +31,7 @@ _MILLION = 1_000_000  # the table is per million tokens
 _CACHE_MAX = 1024
 _UNPRICED_LOGGED_MAX = 20
 _RATES = ("input", "output", "cache_read", "cache_write", "reasoning")
+ANY_MODEL = "*"  # a provider's price for every model its table does not name
 
 # Normalisation steps, each tried in turn (see _candidates).
 _REGION = re.compile(r"^(us|eu|apac|global|us-gov|ca|jp|au)\.(?=[a-z]+\.)")  # Bedrock cross-region profiles
@@ -273,12 +275,15 @@ class PriceTable:
         candidates = [self._aliases.get(step, step) for step in _candidates(model)]
         # Every step in the provider's own table first: another table's snapshot must not win over
         # the provider's own family price (Bedrock lists Anthropic's dated names at its own rates).
-        for table in (own, *self._tables.values()):
+        # A provider priced as a whole (local inference, at no charge) never borrows another's
+        # price: a local model named like a hosted one costs what the provider's "*" says.
+        whole = own.get(ANY_MODEL)
+        for table in (own,) if whole is not None else (own, *self._tables.values()):
             for candidate in candidates:
                 found = table.get(candidate)
                 if found is not None:
                     return found
-        return None
+        return whole
 
     def report_unpriced(self, provider: str, model: str) -> None:
         """Log a model without a price, once; after 20 such models, once that there are more."""

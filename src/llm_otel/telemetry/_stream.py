@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import wrapt
+from opentelemetry import context, trace
 
 from ._record import Invocation
 
@@ -30,6 +31,11 @@ class _StreamBase(wrapt.BaseObjectProxy[Any]):
         opened = _opened.get()
         if opened is not None:
             opened.append(self)
+
+    def _self_call_context(self) -> context.Context:
+        # A stream may send its request only when first read (a generator SDK's, such as
+        # ollama's): that read runs under the call's span, so that a transport span nests under it.
+        return trace.set_span_in_context(self._self_invocation.span)
 
     def _self_end(self, exc: BaseException | None = None) -> None:
         self._self_invocation.finish_stream(exc)
@@ -54,7 +60,12 @@ class SyncStream(_StreamBase):
     def __next__(self) -> Any:
         iterator = self._self_iterator
         if iterator is None:
-            iterator = self._self_iterator = iter(self.__wrapped__)
+            token = context.attach(self._self_call_context())
+            try:
+                self._self_iterator = iter(self.__wrapped__)
+                return self.__next__()
+            finally:
+                context.detach(token)
         while True:
             try:
                 chunk = next(iterator)
@@ -93,7 +104,12 @@ class AsyncStream(_StreamBase):
     async def __anext__(self) -> Any:
         iterator = self._self_iterator
         if iterator is None:
-            iterator = self._self_iterator = self.__wrapped__.__aiter__()
+            token = context.attach(self._self_call_context())
+            try:
+                self._self_iterator = self.__wrapped__.__aiter__()
+                return await self.__anext__()
+            finally:
+                context.detach(token)
         while True:
             try:
                 chunk = await iterator.__anext__()
