@@ -55,7 +55,7 @@ def test_entry_point_is_ours_and_loads() -> None:
 
 def test_top_level_instrument_includes_ollama() -> None:
     try:
-        assert "ollama >= 0.4" in llm_otel.instrument()
+        assert "ollama >= 0.4" in llm_otel.instrument(services=False)
         assert isinstance(vars(ollama.Client)["_request"], wrapt.FunctionWrapper)
     finally:
         llm_otel.uninstrument()
@@ -85,7 +85,7 @@ def test_functions_imported_before_instrumenting_are_traced(fake: FakeProvider) 
         exporter = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
-        llm_otel.instrument(tracer_provider=provider)
+        llm_otel.instrument(tracer_provider=provider, services=False)
         chat("llama3.2", [{"role": "user", "content": "hi"}])
         (span,) = exporter.get_finished_spans()
         print(span.name, span.attributes["server.port"], span.attributes["gen_ai.usage.output_tokens"])
