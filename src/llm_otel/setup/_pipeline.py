@@ -32,7 +32,7 @@ from ._settings import Settings
 from ._stats import StatsSource
 
 if TYPE_CHECKING:
-    from ._exemplars import ExemplarPrometheusReader
+    from ._prometheus import PrometheusReader
 
 # (signal, protocol) -> (module, class) of the OTLP exporter.
 _OTLP = {
@@ -147,15 +147,12 @@ def _views(settings: Settings) -> Sequence[View]:
     return [limited]
 
 
-def _prometheus_reader() -> tuple[Any, ExemplarPrometheusReader] | None:
-    """(the registry /metrics serves, the reader that fills it), if the exporter is installed."""
+def _prometheus_reader() -> PrometheusReader | None:
+    """The reader behind /metrics, if the exporter is installed."""
     try:
-        from prometheus_client import CollectorRegistry
+        from ._prometheus import PrometheusReader
 
-        from ._exemplars import ExemplarPrometheusReader
-
-        registry = CollectorRegistry()
-        return registry, ExemplarPrometheusReader(registry)
+        return PrometheusReader()
     except ImportError as err:
         warn_once("exporter:prometheus", "llm-otel: no Prometheus exporter (%s); /metrics is not served", err)
         return None
@@ -178,7 +175,7 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     readers: list[MetricReader] = [stats_reader]
     prometheus = _prometheus_reader() if "prometheus" in settings.metrics_exporter else None
     if prometheus is not None:
-        readers.append(prometheus[1])
+        readers.append(prometheus)
     for name in settings.metrics_exporter:
         if name == "prometheus":
             continue
@@ -230,12 +227,15 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     )
     pipeline = Pipeline(settings, tracer_provider, meter_provider, logger_provider, None, source, shared, closers)
     if view is not None and prometheus is not None:
-        registry, reader = prometheus
-        reader.transform = view.combine
+        prometheus.transform = view.combine
         _share(pipeline, view)
         if pipeline.shared is not None and pipeline.shared.serving:
             pipeline.endpoints = serve(
-                settings.prometheus_host, settings.prometheus_port, settings.prometheus_port_attempts, registry, source
+                settings.prometheus_host,
+                settings.prometheus_port,
+                settings.prometheus_port_attempts,
+                prometheus.scrape,
+                source,
             )
             if pipeline.endpoints is not None:
                 closers.insert(0, pipeline.endpoints.close)
