@@ -21,7 +21,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.samples import Exemplar
 
-# Exporters before 0.65b0 write no otel_scope_* labels, which /metrics always has.
+# Older exporters (0.63b0, the floor) write no otel_scope_* labels, which /metrics always has.
 SCOPE_LABELS = "scope_info_enabled" in inspect.signature(_CustomCollector).parameters
 
 
