@@ -347,8 +347,9 @@ def test_a_server_shut_down_leaves_no_directory_for_processes_started_later(monk
         {"traces_exporter": "none", "metrics_exporter": "prometheus", "logs_exporter": "none", "prometheus_port": 0},
         environ={},
     )
-    built = build(settings, environ={})
+    first, second = build(settings, environ={}), build(settings, environ={})
     assert os.environ[ROOT_ENV] == str(os.getpid())
-    assert built.shutdown()
+    assert first.shutdown()
+    assert second.shutdown()
     assert DIR_ENV not in os.environ
     assert ROOT_ENV not in os.environ

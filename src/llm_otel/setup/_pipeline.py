@@ -268,17 +268,14 @@ def _share(pipeline: Pipeline, view: ServerView) -> None:
             util = importlib.import_module("multiprocessing.util")
             util.register_after_fork(pipeline, lambda p: util.Finalize(None, p.shutdown, exitpriority=0))
 
-    inherited = {name: os.environ.get(name) for name in (DIR_ENV, ROOT_ENV)}
-
     def close() -> None:
         if shared.serving:
             shared.remove()
-            # Processes started after the shutdown would otherwise join a server that no longer serves.
-            for name, value in inherited.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            # Processes started from now on would otherwise join, as workers, a server that no longer serves.
+            if os.environ.get(ROOT_ENV) == str(os.getpid()):
+                del os.environ[ROOT_ENV]
+            if shared.owned and os.environ.get(DIR_ENV) == str(shared.path):
+                del os.environ[DIR_ENV]
         else:
             shared.finish_writing(view.take)
 
