@@ -174,6 +174,23 @@ def test_whole_and_float_bounds_are_written_as_given() -> None:
     assert b'whole_seconds_bucket{le="1",' in body and b'floats_seconds_bucket{le="1.0",' in body
 
 
+def test_equal_values_of_other_types_are_other_series() -> None:
+    # Merged workers' data can hold {"n": 1} and {"n": True} apart; 1 == True, but one is written "1".
+    points = [NumberDataPoint({"n": value}, 0, 1, 1) for value in (1, True, 1.0, (1, 2), (1.0, 2))]
+    metric = Metric("calls", "", "", Sum(points, CUMULATIVE, True))
+    data = MetricsData([ResourceMetrics(Resource({}), [ScopeMetrics(InstrumentationScope("s"), [metric], "")], "")])
+    exposition = Exposition()
+    for _ in range(2):
+        body = exposition.render(data, False).decode()
+        assert [line.split('n="')[1].split('"')[0] for line in body.splitlines() if line.startswith("calls_total")] == [
+            "1",
+            "true",
+            "1.0",
+            "[1, 2]",
+            "[1.0, 2]",
+        ]
+
+
 def test_no_collection_is_an_empty_body() -> None:
     assert Exposition().render(None, False) == b""
     assert Exposition().render(None, True) == b"# EOF\n"

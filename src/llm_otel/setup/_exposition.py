@@ -104,9 +104,11 @@ class Exposition:
     """
 
     def __init__(self) -> None:
-        # (family name, kind, scope labels, label names) -> attributes -> strings; only the series
-        # of the last render are kept, so series that are gone do not stay in memory.
-        self._series: dict[tuple[Any, ...], dict[Any, _Strings]] = {}
+        # (family name, kind, scope labels, label names) -> attributes -> [strings, the last render
+        # that had the series]; only the series of the last render are kept, so those that are gone
+        # do not stay in memory.
+        self._series: dict[tuple[Any, ...], dict[Any, list[Any]]] = {}
+        self._stamp = 0
         self._label_names: dict[str, str] = {}
         self._bounds: dict[tuple[tuple[float, ...], tuple[type, ...]], list[str]] = {}
         self._last_bounds: tuple[Sequence[float], list[str]] = ((), ['le="+Inf"'])
@@ -114,7 +116,8 @@ class Exposition:
     def render(self, data: MetricsData | None, openmetrics: bool) -> bytes:
         """The body of /metrics for ``data`` (None: no metrics at all), in OpenMetrics or the text format."""
         families: dict[tuple[str, str, str, str], _Family] = {}
-        seen: dict[tuple[Any, ...], dict[Any, _Strings]] = {}
+        seen: set[tuple[Any, ...]] = set()
+        self._stamp += 1
         parts = [self._target_info(data, openmetrics).encode()] if data is not None else []
         for resource_metrics in data.resource_metrics if data is not None else ():
             for scope_metrics in resource_metrics.scope_metrics:
@@ -124,7 +127,8 @@ class Exposition:
                         self._add(metric, scope, families, seen, openmetrics)
                     except Exception as err:  # one metric's failure costs only that metric's lines
                         internal_error(f"/metrics {metric.name}", err)
-        self._series = seen
+        for identity in self._series.keys() - seen:
+            del self._series[identity]
         for family in families.values():
             parts.append(family.header(openmetrics).encode())
             parts.extend(family.chunks)
@@ -163,7 +167,7 @@ class Exposition:
         metric: Metric,
         scope: tuple[tuple[str, str], ...],
         families: dict[tuple[str, str, str, str], _Family],
-        seen: dict[tuple[Any, ...], dict[Any, _Strings]],
+        seen: set[tuple[Any, ...]],
         openmetrics: bool,
     ) -> None:
         kind = _kind(metric)
@@ -181,27 +185,30 @@ class Exposition:
         # Every series of a metric has every label of the metric, "" where it has none.
         names = sorted({name for name, _ in scope} | {self._label_name(key) for key in keys})
         identity = (family.name, kind, scope, tuple(names))
-        cached = self._series.get(identity, {})
-        series = seen.setdefault(identity, {})
+        seen.add(identity)
+        series = self._series.setdefault(identity, {})
+        stamp = self._stamp
         chunks: list[bytes] = []
         for point in points:
             attributes = point.attributes or {}
-            try:
-                key: Any = tuple(attributes.items())
-                strings = cached.get(key)
-            except TypeError:  # an unhashable value (a list) in data not made by the SDK: not cached
-                key, strings = None, None
-            if strings is None:
+            key = _key(attributes)
+            entry = series.get(key) if key is not None else None
+            if entry is None:
                 labels = dict(scope)
                 labels.update(self._labels(attributes))
                 strings = _strings(family.name, kind, {name: labels.get(name, "") for name in names})
-            if key is not None:
-                series[key] = strings
+                if key is not None:
+                    series[key] = [strings, stamp]
+            else:
+                strings, entry[1] = entry[0], stamp
             if kind == "histogram":
                 chunks.append(self._histogram(point, strings, openmetrics))
             else:
                 chunks.append(f"{strings[0]}{_number(point.value)}\n".encode())
         family.chunks.extend(chunks)
+        if len(series) > len(points):  # some series are gone: forget them
+            for key in [key for key, (_, last) in series.items() if last != stamp]:
+                del series[key]
 
     def _histogram(self, point: Any, strings: _Strings, openmetrics: bool) -> bytes:
         """Every line of one histogram series."""
@@ -246,6 +253,18 @@ class Exposition:
         self._bounds[key] = les
         self._last_bounds = (bounds, les)
         return les
+
+
+def _key(attributes: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """A series' key in the label cache; None (not cached) for sequence or mapping values.
+
+    With the values' types: 1, 1.0 and True are equal keys but are written "1", "1.0" and "true"
+    (which merged workers' data can hold side by side); the items of a sequence could differ alike.
+    """
+    types = tuple(map(type, attributes.values()))
+    if tuple in types or list in types or dict in types:
+        return None
+    return (tuple(attributes.items()), types)
 
 
 def _strings(name: str, kind: str, labels: Mapping[str, str]) -> _Strings:
