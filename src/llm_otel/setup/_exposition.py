@@ -5,10 +5,10 @@ sort, escape and format every label of every line again: about 330 ms for 1,000 
 all of it holding the GIL. Here the label strings of a series are built once, when it first shows,
 and reused by the scrapes after; a scrape only formats the numbers and joins strings.
 
-The output is what the stock reader and prometheus_client write for the same data, sample for sample
+The output is what the stock reader and prometheus_client write for the same data, byte for byte
 (tests/test_exposition.py checks it): the same names, unit and ``_total``/``_bucket``/``_count``/
 ``_sum`` suffixes, the ``otel_scope_*`` labels, ``target_info``, the same float formatting. One
-difference: in OpenMetrics, each bucket line carries the exemplar of a sampled measurement that fell
+addition: in OpenMetrics, each bucket line carries the exemplar of a sampled measurement that fell
 in it (the stock reader drops the exemplars the SDK collects).
 """
 
