@@ -362,3 +362,22 @@ def test_a_forked_worker_reports_only_what_it_counted_itself() -> None:
     )
     assert own[("calls", "[('gen_ai.request.model', 'a')]")] == 1
     assert own[("latency", "[('gen_ai.request.model', 'a')]")] == (1, 0.05, [1, 0, 0, 0])
+
+
+def test_a_server_shut_down_leaves_no_directory_for_processes_started_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llm_otel.setup._multiprocess import DIR_ENV, ROOT_ENV
+    from llm_otel.setup._pipeline import build
+    from llm_otel.setup._settings import resolve
+
+    monkeypatch.delenv(DIR_ENV, raising=False)
+    monkeypatch.delenv(ROOT_ENV, raising=False)
+    settings = resolve(
+        {"traces_exporter": "none", "metrics_exporter": "prometheus", "logs_exporter": "none", "prometheus_port": 0},
+        environ={},
+    )
+    first, second = build(settings, environ={}), build(settings, environ={})
+    assert os.environ[ROOT_ENV].startswith(f"{os.getpid()}@")
+    assert first.shutdown()
+    assert second.shutdown()
+    assert DIR_ENV not in os.environ
+    assert ROOT_ENV not in os.environ

@@ -236,7 +236,7 @@ class Shared:
     def __init__(self, path: Path, root_pid: int, *, owned: bool) -> None:
         self.path = path
         self.root_pid = root_pid
-        self._owned = owned  # a directory we made, removed at exit; a given one only loses our files
+        self.owned = owned  # a directory we made, removed at exit; a given one only loses our files
         # Snapshots of workers that exited, absorbed by the server: their counts, kept in memory.
         self._exited: list[Snapshot] = []
         self._lock = threading.Lock()
@@ -309,7 +309,7 @@ class Shared:
         """At the server's exit: its directory goes (or, if given, our files in it)."""
         if not self.serving:
             return
-        if self._owned:
+        if self.owned:
             shutil.rmtree(self.path, ignore_errors=True)
         else:
             self._clear()

@@ -32,7 +32,7 @@ from ._settings import Settings
 from ._stats import StatsSource
 
 if TYPE_CHECKING:
-    from ._exemplars import ExemplarPrometheusReader
+    from ._prometheus import PrometheusReader
 
 # (signal, protocol) -> (module, class) of the OTLP exporter.
 _OTLP = {
@@ -183,15 +183,12 @@ def _views(settings: Settings) -> Sequence[View]:
     return [limited]
 
 
-def _prometheus_reader() -> tuple[Any, ExemplarPrometheusReader] | None:
-    """(the registry /metrics serves, the reader that fills it), if the exporter is installed."""
+def _prometheus_reader() -> PrometheusReader | None:
+    """The reader behind /metrics, if the exporter is installed."""
     try:
-        from prometheus_client import CollectorRegistry
+        from ._prometheus import PrometheusReader
 
-        from ._exemplars import ExemplarPrometheusReader
-
-        registry = CollectorRegistry()
-        return registry, ExemplarPrometheusReader(registry)
+        return PrometheusReader()
     except ImportError as err:
         warn_once("exporter:prometheus", "llm-otel: no Prometheus exporter (%s); /metrics is not served", err)
         return None
@@ -214,7 +211,7 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     readers: list[MetricReader] = [stats_reader]
     prometheus = _prometheus_reader() if "prometheus" in settings.metrics_exporter else None
     if prometheus is not None:
-        readers.append(prometheus[1])
+        readers.append(prometheus)
     for name in settings.metrics_exporter:
         if name == "prometheus":
             continue
@@ -271,12 +268,15 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     )
     pipeline = Pipeline(settings, tracer_provider, meter_provider, logger_provider, None, source, shared, closers)
     if view is not None and prometheus is not None:
-        registry, reader = prometheus
-        reader.transform = view.combine
+        prometheus.transform = view.combine
         _share(pipeline, view, address)
         if pipeline.shared is not None and pipeline.shared.serving:
             pipeline.endpoints = serve(
-                settings.prometheus_host, settings.prometheus_port, settings.prometheus_port_attempts, registry, source
+                settings.prometheus_host,
+                settings.prometheus_port,
+                settings.prometheus_port_attempts,
+                prometheus.scrape,
+                source,
             )
             if pipeline.endpoints is not None:
                 closers.insert(0, pipeline.endpoints.close)
@@ -309,26 +309,20 @@ def _share(pipeline: Pipeline, view: ServerView, address: str) -> None:
             util = importlib.import_module("multiprocessing.util")
             util.register_after_fork(pipeline, lambda p: util.Finalize(None, p.shutdown, exitpriority=0))
 
-    # Python processes started from this one (uvicorn's spawned workers) join its server; the
-    # variables go when it stops serving, so that later ones start their own.
-    joining = {
-        DIR_ENV: str(shared.path),
-        ROOT_ENV: f"{os.getpid()}@{address}",
-    }
-    before = {name: os.environ.get(name) for name in joining}
+    # Python processes started from this one (uvicorn's spawned workers) join its server.
+    joining = {DIR_ENV: str(shared.path), ROOT_ENV: f"{os.getpid()}@{address}"}
 
     def close() -> None:
         if not shared.serving:
             shared.finish_writing(view.take)
             return
         shared.remove()
-        for name, value in before.items():
-            if os.environ.get(name) != joining[name]:
-                continue
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        # Processes started from now on would otherwise join, as workers, a server that no longer
+        # serves. Only our own values go: a directory the user chose stays chosen.
+        if os.environ.get(ROOT_ENV) == joining[ROOT_ENV]:
+            del os.environ[ROOT_ENV]
+        if shared.owned and os.environ.get(DIR_ENV) == joining[DIR_ENV]:
+            del os.environ[DIR_ENV]
 
     pipeline._closers.insert(0, close)
     if shared.serving:

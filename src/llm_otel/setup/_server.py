@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,10 +16,13 @@ from llm_otel._log import internal_error, warn_once
 
 from ._stats import StatsSource
 
+# Accept header -> (content type, body) of /metrics.
+Scrape = Callable[[str], tuple[str, bytes]]
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    registry: Any
+    metrics: Scrape
     source: StatsSource
 
 
@@ -29,10 +33,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
         try:
             if path == "/metrics":
-                from prometheus_client.exposition import choose_encoder
-
-                encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-                self._send(200, content_type, encoder(self.server.registry))
+                self._send(200, *self.server.metrics(self.headers.get("Accept", "")))
             elif path == "/v1/stats":
                 self._json(200, self.server.source.stats())
             elif path == "/health":
@@ -82,7 +83,13 @@ class Endpoints:
         self._server.server_close()
 
 
-def serve(host: str, port: int, attempts: int, registry: Any, source: StatsSource) -> Endpoints | None:
+def serve(
+    host: str,
+    port: int,
+    attempts: int,
+    metrics: Scrape,
+    source: StatsSource,
+) -> Endpoints | None:
     """Bind the first free port of ``port .. port+attempts-1`` (0: any); None, logged once, if none is."""
     last: Exception | None = None
     for candidate in range(port, port + attempts) if port else (0,):
@@ -92,7 +99,7 @@ def serve(host: str, port: int, attempts: int, registry: Any, source: StatsSourc
         except (OSError, ValueError, TypeError, OverflowError) as err:
             last = err
             continue
-        server.registry, server.source = registry, source
+        server.metrics, server.source = metrics, source
         return Endpoints(server)
     warn_once(
         "endpoints:bind",
