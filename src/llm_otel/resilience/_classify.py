@@ -145,6 +145,8 @@ def classify(exc: BaseException) -> Verdict:
             return _BY_STATUS.get(status, SERVER_ERROR)
         # anthropic reports an in-stream error event as a status error of the stream's 200.
         return _BY_STATUS.get(status, BAD_REQUEST if status >= 400 else UNKNOWN)
+    if "HTTPValidationError" in names:  # mistralai 1.x: a 422 whose exception keeps no status
+        return BAD_REQUEST
     if "ResponseError" in names and isinstance(status, int):
         # ollama: one class for every status, and -1 for an error line inside a stream (its runner failed).
         return _BY_STATUS.get(status, BAD_REQUEST if 400 <= status < 500 else SERVER_ERROR)

@@ -1,4 +1,4 @@
-"""Mistral instrumentor: the ``mistralai`` SDK 1.2+ (httpx) through 3.x (httpx2), sync and async.
+"""Mistral instrumentor: the ``mistralai`` SDK 1.5+ (httpx) through 3.x (httpx2), sync and async.
 
 The SDK is generated: every operation is its own resource method (``chat.complete``,
 ``chat.stream``, ``embeddings.create``, ``fim.complete`` ... and their ``_async`` twins), which
@@ -64,7 +64,7 @@ class MistralInstrumentor(ProviderInstrumentor):
         Mistral(api_key=...).chat.complete(model="mistral-small-latest", messages=[...])
     """
 
-    requirement = "mistralai >= 1.2"
+    requirement = "mistralai >= 1.5"
     root_modules = ("mistralai", "mistralai.client")
 
     def patches(self, config: dict[str, Any]) -> Iterable[Patch]:

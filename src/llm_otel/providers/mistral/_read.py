@@ -8,7 +8,6 @@ details the SDK keeps as extras) costs one attribute, never the call.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import AsyncGeneratorType, GeneratorType
 from typing import Any
 
 from llm_otel.providers._read import Reader, field, integer, number, request_reader, string, strings
@@ -133,12 +132,10 @@ class EventAccumulator:
         return outcome
 
 
-# 1.x releases before 1.3 return plain generators; later ones these classes.
+# By name: the SDK's module moved (``mistralai.utils`` in 1.x, ``mistralai.client.utils`` since 2.0).
 _STREAM_TYPES = frozenset({"EventStream", "EventStreamAsync"})
 
 
 def events(result: Any, _injected: bool) -> Accumulator | None:
     """An accumulator when the result is a stream of ``CompletionEvent``s."""
-    if type(result).__name__ in _STREAM_TYPES or isinstance(result, (GeneratorType, AsyncGeneratorType)):
-        return EventAccumulator()
-    return None
+    return EventAccumulator() if type(result).__name__ in _STREAM_TYPES else None
