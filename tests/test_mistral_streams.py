@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from opentelemetry.trace import StatusCode
 
-from conftest import MISTRAL_MODEL, ContentCapture, MistralApi, Recorded, drain, first, maybe_await
-from llm_otel.fake import Behavior
+from conftest import MISTRAL_MODEL, ContentCapture, MistralApi, Recorded, drain, first, make_recorded, maybe_await
+from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.resilience import classify
 from test_mistral_calls import TOOLS
 
@@ -240,3 +240,37 @@ async def test_embeddings_record_no_content(
     capture("SPAN_ONLY")
     await mistral.call("embeddings.create", model="mistral-embed", inputs=["hi"])
     assert content(mistral_otel) == {}
+
+
+# --- the SDK's own tracing (2.x and later) ---------------------------------------------------------
+
+
+def sdk_telemetry() -> Any:
+    try:
+        from mistralai.extra.observability.telemetry import configure_telemetry
+    except ImportError:
+        pytest.skip("this release has no tracing of its own to configure")
+    return configure_telemetry
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_call_traced_by_the_sdk_too_has_our_span_only(
+    fake: FakeProvider, mistral_otel: Recorded, stream: bool
+) -> None:
+    api = MistralApi("sync", fake.mistral_server_url)
+    sdk_telemetry()(api.client, provider=mistral_otel.tracer_provider)
+    result = await (api.stream if stream else api.chat)()
+    if stream:
+        await drain(result)
+    span = mistral_otel.span()  # the SDK's own span would be a second one, under ours
+    assert span.instrumentation_scope.name == "llm_otel"  # type: ignore[union-attr]
+    trace_id, span_id = f"{span.context.trace_id:032x}", f"{span.context.span_id:016x}"  # type: ignore[union-attr]
+    assert fake.requests[-1].headers["traceparent"].split("-")[1:3] == [trace_id, span_id]
+
+
+async def test_the_sdks_tracing_is_untouched_outside_our_calls(fake: FakeProvider) -> None:
+    recorded = make_recorded()
+    api = MistralApi("sync", fake.mistral_server_url)
+    sdk_telemetry()(api.client, provider=recorded.tracer_provider)
+    await api.chat()
+    assert [span.instrumentation_scope.name for span in recorded.spans()] == ["mistralai_sdk_tracer"]  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ import wrapt
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
-from opentelemetry.trace import TracerProvider
+from opentelemetry.trace import Span, TracerProvider
 
 from llm_otel._log import internal_error, logger
 from llm_otel.telemetry import (
@@ -25,8 +25,15 @@ from llm_otel.telemetry import (
     request_wrapper,
     sync_wrapper,
 )
+from llm_otel.telemetry import _names as n
 
 FRAMEWORK_SPANS_ENV = "LLM_OTEL_FRAMEWORK_SPANS"
+
+
+def is_ours(span: Span) -> bool:
+    """Whether a span is one of our call spans (SDKs that trace themselves defer to it)."""
+    scope = getattr(span, "instrumentation_scope", None)
+    return getattr(scope, "name", None) == n.INSTRUMENTATION_SCOPE
 
 
 def option(config: dict[str, Any], name: str, env: str) -> bool:

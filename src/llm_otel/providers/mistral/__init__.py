@@ -11,8 +11,11 @@ traced there). 2.x moved the SDK under ``mistralai.client``; both layouts are li
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from typing import Any
+
+import wrapt
 
 from llm_otel.providers._base import Patch, ProviderInstrumentor
 from llm_otel.providers._endpoint import EndpointCache
@@ -20,6 +23,7 @@ from llm_otel.telemetry import Endpoint, Operation
 from llm_otel.telemetry import _names as n
 
 from ._content import CONTENT
+from ._native import NATIVE_FUNCTION, NATIVE_MODULE, native_span_wrapper
 from ._read import events, read_chat, read_embeddings, read_fim, read_response, streamed
 
 __all__ = ["MistralInstrumentor"]
@@ -66,6 +70,18 @@ class MistralInstrumentor(ProviderInstrumentor):
 
     requirement = "mistralai >= 1.5"
     root_modules = ("mistralai", "mistralai.client")
+
+    def _patch_all(self) -> None:
+        # 2.x and later trace by themselves (see _native): our span stays the call's one span.
+        if self._telemetry is not None and not self._patched:
+            try:
+                native = importlib.import_module(NATIVE_MODULE)
+            except ImportError:
+                native = None  # 1.x
+            if hasattr(native, NATIVE_FUNCTION):
+                wrapt.wrap_function_wrapper(native, NATIVE_FUNCTION, native_span_wrapper)
+                self._patched = ((native, NATIVE_FUNCTION),)
+        super()._patch_all()
 
     def patches(self, config: dict[str, Any]) -> Iterable[Patch]:
         for package in _PACKAGES:
