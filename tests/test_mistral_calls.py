@@ -145,7 +145,12 @@ async def test_parse_is_traced_once_through_complete(mistral: MistralApi, mistra
 
 @pytest.mark.parametrize(
     ("model", "priced"),
-    [("mistral-large-latest", "mistral-large-latest"), ("mistral-large-2411", "mistral-large-2411")],
+    [
+        ("mistral-large-latest", "mistral-large"),
+        ("mistral-small-2503", "mistral-small-3.1-24b-instruct"),  # a snapshot, priced as its model
+        ("pixtral-12b-2409", "pixtral-12b"),  # the undated name's price
+        ("magistral-medium-2509", "magistral-medium"),
+    ],
 )
 def test_sdk_model_names_are_priced(model: str, priced: str) -> None:
     from llm_otel.telemetry._pricing import prices
