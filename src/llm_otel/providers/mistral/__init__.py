@@ -24,7 +24,7 @@ from llm_otel.telemetry import _names as n
 
 from ._content import CONTENT
 from ._native import NATIVE_FUNCTION, NATIVE_MODULE, native_span_wrapper
-from ._read import events, read_chat, read_embeddings, read_fim, read_response, streamed
+from ._read import RequestReader, events, read_chat, read_embeddings, read_fim, read_response, streamed
 
 __all__ = ["MistralInstrumentor"]
 
@@ -37,7 +37,7 @@ def _endpoint(resource: Any) -> Endpoint:
     return _endpoints.lookup(resource.sdk_configuration.get_server_details()[0])
 
 
-def _operation(name: str, read: Any, stream: bool, content: bool = True) -> Operation:
+def _operation(name: str, read: RequestReader, stream: bool, content: bool = True) -> Operation:
     return Operation(
         name,
         _endpoint,
@@ -48,7 +48,7 @@ def _operation(name: str, read: Any, stream: bool, content: bool = True) -> Oper
     )
 
 
-#: (class, method, operation) of every traced method; each also has an ``_async`` twin.
+#: (module, "Class.method", operation) of every traced method; each also has an ``_async`` twin.
 METHODS: tuple[tuple[str, str, Operation], ...] = (
     ("chat", "Chat.complete", _operation(n.OP_CHAT, read_chat, stream=False)),
     ("chat", "Chat.stream", _operation(n.OP_CHAT, read_chat, stream=True)),

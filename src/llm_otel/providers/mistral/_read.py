@@ -7,7 +7,7 @@ details the SDK keeps as extras) costs one attribute, never the call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from llm_otel.providers._read import Reader, field, integer, number, request_reader, string, strings
@@ -52,7 +52,10 @@ read_fim = request_reader(_SAMPLING)
 read_embeddings = request_reader(EMBEDDINGS_REQUEST)
 
 
-def streamed(read: Any) -> Any:
+RequestReader = Callable[[Mapping[str, Any]], Attributes]
+
+
+def streamed(read: RequestReader) -> RequestReader:
     """A request reader for the ``stream`` methods, which stream without a ``stream`` keyword."""
 
     def read_streamed(kwargs: Mapping[str, Any]) -> Attributes:
