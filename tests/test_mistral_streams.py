@@ -33,7 +33,7 @@ def attributes(recorded: Recorded) -> dict[str, Any]:
 
 async def close(stream: Any) -> None:
     """``close()``, or leaving the ``with`` block in releases whose streams have no ``close`` (before 2.x)."""
-    if hasattr(stream.__wrapped__, "close"):
+    if hasattr(stream, "close"):
         await maybe_await(stream.close())
     elif hasattr(stream.__wrapped__, "__aexit__"):
         await stream.__aexit__(None, None, None)
@@ -65,6 +65,7 @@ async def test_stream_is_still_the_sdks_stream(mistral: MistralApi, mistral_otel
     stream = await mistral.stream()
     assert isinstance(stream, type(stream.__wrapped__))
     assert stream.__class__ is type(stream.__wrapped__)
+    assert hasattr(stream, "close") is hasattr(stream.__wrapped__, "close")  # 1.x streams have none
     await drain(stream)
 
 
