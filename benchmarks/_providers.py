@@ -42,12 +42,18 @@ class Provider:
     http: str = "httpx2"  # the HTTP library the SDK speaks through
     stream_type: str = "text/event-stream"
     port: int = 443
+    module: str = ""  # where the clients are, when not the SDK's top-level module
+    provider_name: str = ""  # gen_ai.provider.name, when not ``name``
+    # The async client's method: ``method`` + this (mistralai's one client has ``complete_async``).
+    async_suffix: str = ""
+    # The method a stream is opened with, when not ``method`` with ``stream=True`` (mistralai's ``chat.stream``).
+    stream_method: str = ""
 
     def metric_attributes(self) -> dict[str, Any]:
         """The attribute set a per-chunk histogram record carries (the call's metric attributes)."""
         return {
             "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": self.name,
+            "gen_ai.provider.name": self.provider_name or self.name,
             "gen_ai.request.model": self.model,
             "server.address": self.address,
             "server.port": self.port,
@@ -57,7 +63,7 @@ class Provider:
     def make_clients(self) -> dict[str, Any]:
         """One sync and one async client per canned body: routing costs nothing at call time."""
         http = importlib.import_module(self.http)
-        sdk = importlib.import_module(self.name)
+        sdk = importlib.import_module(self.module or self.name)
         sync_class, async_class = (getattr(sdk, name) for name in self.clients)
         headers = {self.request_id_header: "req_bench"} if self.request_id_header else {}
 
@@ -311,4 +317,69 @@ OLLAMA = Provider(
     stream_type="application/x-ndjson",
 )
 
-PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC, OLLAMA)}
+
+# --- Mistral: chat --------------------------------------------------------------------------------
+
+_MISTRAL_HEAD = {"id": "cmpl-bench0001", "created": 1_700_000_000, "model": "mistral-small-2506"}
+_MISTRAL_USAGE = {"prompt_tokens": 21, "completion_tokens": 3, "total_tokens": 24}
+
+
+def _mistral_completion() -> bytes:
+    message = {"role": "assistant", "content": "Hello there.", "tool_calls": None, "prefix": False}
+    choices = [{"index": 0, "message": message, "finish_reason": "stop"}]
+    return json.dumps(
+        {**_MISTRAL_HEAD, "object": "chat.completion", "usage": _MISTRAL_USAGE, "choices": choices}
+    ).encode()
+
+
+def _mistral_stream(content_chunks: int) -> bytes:
+    """A role chunk carrying the first token, more tokens, a finish chunk with the usage, [DONE]."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        body = {**_MISTRAL_HEAD, "object": "chat.completion.chunk"}
+        body["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
+        return _sse({**body, "usage": _MISTRAL_USAGE} if finish else body)
+
+    parts = [chunk({"role": "assistant", "content": "Hello"})]
+    parts += [chunk({"content": " there"}) for _ in range(content_chunks - 1)]
+    parts += [chunk({"content": ""}, "stop"), b"data: [DONE]\n\n"]
+    return b"".join(parts)
+
+
+def _mistral_client(base_url: str, http: Any, transport: Any, is_async: bool) -> dict[str, Any]:
+    """mistralai's: one client class taking a sync and an async HTTP client; no retries by default."""
+    client = (http.AsyncClient if is_async else http.Client)(transport=transport)
+    return {"api_key": "bench", "server_url": base_url, "async_client" if is_async else "client": client}
+
+
+MISTRAL = Provider(
+    name="mistralai",
+    title="Mistral",
+    base_url="https://api.mistral.ai",
+    address="api.mistral.ai",
+    model="mistral-small-latest",
+    response_model=_MISTRAL_HEAD["model"],
+    request={
+        "model": "mistral-small-latest",
+        "messages": [
+            {"role": "system", "content": "You are a terse assistant."},
+            {"role": "user", "content": "Say hello."},
+        ],
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "max_tokens": 64,
+    },
+    clients=("Mistral", "Mistral"),
+    method="chat.complete",
+    target=("mistralai.client.chat", "Chat", "Chat"),
+    completion_body=_mistral_completion,
+    stream_body=_mistral_stream,
+    request_id_header="mistral-correlation-id",
+    client_options=_mistral_client,
+    module="mistralai.client",
+    provider_name="mistral_ai",
+    async_suffix="_async",
+    stream_method="chat.stream",
+)
+
+PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC, OLLAMA, MISTRAL)}

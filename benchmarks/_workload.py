@@ -97,18 +97,23 @@ class Workload:
         self.calls = 0
         self._histogram = telemetry.meter_provider.get_meter("bench").create_histogram("bench.chunk", unit="s")
 
-    def _create(self, client: str) -> Any:
-        """The measured method of one client, looked up once per batch."""
+    def _create(self, client: str, path: str = "") -> Any:
+        """The measured method of one client (``path``, else the provider's call), looked up once per batch."""
         method = self.clients[client]
-        for name in self.provider.method.split("."):
+        path = path or self.provider.method
+        if client.endswith("_async"):
+            path += self.provider.async_suffix
+        for name in path.split("."):
             method = getattr(method, name)
         return method
 
     def _stream(self, name: str, n: int) -> int:
-        create, request = self._create(name), self.request
+        opened = self.provider.stream_method
+        create = self._create(name, opened)
+        request = self.request if opened else {**self.request, "stream": True}
         start = time.perf_counter_ns()
         for _ in range(n):
-            for _chunk in create(stream=True, **request):
+            for _chunk in create(**request):
                 pass
         return time.perf_counter_ns() - start
 

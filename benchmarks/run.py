@@ -47,6 +47,7 @@ COMMON = (
     "openai==3.54.0",
     "anthropic==2.13.0",
     "ollama==0.6.3",
+    "mistralai==3.7.0",
     "opentelemetry-api==1.45.2",
     "opentelemetry-sdk==1.45.2",
     "wrapt==2.5.2",

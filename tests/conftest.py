@@ -421,3 +421,52 @@ async def llama(request: pytest.FixtureRequest, fake: FakeProvider) -> AsyncIter
     built = Llama(request.param, fake.url)
     yield built
     await maybe_await(built.client._client.aclose() if built.mode == "async" else built.client._client.close())
+
+
+# --- Mistral --------------------------------------------------------------------------------------
+
+MISTRAL_MODEL = "mistral-small-latest"
+
+
+@pytest.fixture
+def mistral_otel_with() -> Iterator[Callable[..., Recorded]]:
+    """Instrument Mistral with fresh providers and the given instrumentor options."""
+    from llm_otel.providers.mistral import MistralInstrumentor
+
+    yield from instrumenting(MistralInstrumentor())
+
+
+@pytest.fixture
+def mistral_otel(mistral_otel_with: Callable[..., Recorded]) -> Recorded:
+    return mistral_otel_with()
+
+
+class MistralApi(Api):
+    """A mistralai client on the fake provider, driven through its sync or its ``_async`` methods."""
+
+    def __init__(self, mode: str, server_url: str, **client_kwargs: Any) -> None:
+        try:
+            from mistralai.client import Mistral
+        except ImportError:  # 1.x
+            from mistralai import Mistral
+
+        self.mode = mode
+        self.client = Mistral(api_key="test-key", server_url=server_url, **client_kwargs)
+
+    def method(self, path: str) -> Any:
+        return super().method(path + "_async" if self.mode == "async" else path)
+
+    async def chat(self, behavior: Behavior | None = None, *, method: str = "chat.complete", **kwargs: Any) -> Any:
+        kwargs.setdefault("model", MISTRAL_MODEL)
+        kwargs.setdefault("messages", MESSAGES)
+        if behavior is not None:
+            kwargs["http_headers"] = behavior.header()
+        return await self.call(method, **kwargs)
+
+    async def stream(self, behavior: Behavior | None = None, **kwargs: Any) -> Any:
+        return await self.chat(behavior, method="chat.stream", **kwargs)
+
+
+@pytest.fixture(params=["sync", "async"])
+def mistral(request: pytest.FixtureRequest, fake: FakeProvider) -> MistralApi:
+    return MistralApi(request.param, fake.mistral_server_url)

@@ -1,4 +1,4 @@
-"""Every public inference-like method of the installed openai, anthropic and ollama SDKs is wrapped or excused here.
+"""Every public inference-like method of the installed provider SDKs is wrapped or excused here.
 
 A new SDK surface (openai adds resources monthly) fails this test until someone decides: wrap
 it, or add it below with the reason it is not an inference call we trace.
@@ -226,3 +226,78 @@ def test_every_ollama_method_is_routed_or_excused() -> None:
     assert routed & excused == set()
     assert {path.partition(".")[2] for path in routed} >= {"chat", "generate", "embed"}
     assert all(f"{twin}.{name}" in methods for twin in ("Client", "AsyncClient") for name in ("chat", "embed"))
+
+
+# --- mistral --------------------------------------------------------------------------------------
+
+MISTRAL_NOT_INSTRUMENTED = {
+    # Agent surfaces: each call is an agent invocation (invoke_agent), run server-side with its tools.
+    "agents.Agents.": "agent completions: an agent invocation (invoke_agent), not yet instrumented",
+    "conversations.": "agent conversations: agent invocations run server-side, not yet instrumented",
+    "responses.": "the Responses API (3.x): not yet instrumented",
+    # Model work without a GenAI convention operation yet.
+    "speech.": "text-to-speech: no GenAI convention operation yet",
+    "transcriptions.": "speech-to-text: no GenAI convention operation yet",
+    "audio_agents.": "voice agent set-up",
+    "audio_sessions.": "voice session set-up",
+    "realtime_sessions.": "Realtime sessions are WebSocket streams, not request/response calls",
+    "context_search_indexes.": "search index management and summaries run as jobs",
+    # Account, data and job management: no model is invoked by the call itself.
+    "beta_agents.": "agent configuration",
+    "beta_prompts.": "prompt registry management",
+    "connectors.": "connector management",
+    "datasets.": "dataset management",
+    "deployments.": "deployment management and log streams",
+    "evaluations.": "evaluation pipelines run offline",
+    "events.": "workflow event streams",
+    "executions.": "workflow executions and their log streams",
+    "jobs.": "fine-tuning jobs run offline",
+    "batch.": "batch jobs run later, offline",
+    "mistral_jobs.": "batch jobs run later, offline",
+    "judges.": "evaluation judges configuration",
+    "libraries.": "document library management",
+    "service_accounts.": "account administration",
+    "skills.": "skill registry management",
+    "triggers.": "workflow triggers",
+    "voices.": "custom voice management",
+    "webhooks.": "webhook registration",
+    "workflows_events.": "workflow event streams",
+}
+
+
+def mistral_methods() -> Iterator[tuple[str, type, str]]:
+    """Every inference-like method of the SDK's resources, named relative to the SDK's package."""
+    try:
+        import mistralai.client as package
+        from mistralai.client.basesdk import BaseSDK
+    except ImportError:  # 1.x kept the SDK at the top level
+        import mistralai as package  # type: ignore[no-redef]
+        from mistralai.basesdk import BaseSDK  # type: ignore[no-redef]
+
+    for path, cls, method in inference_like_methods(package, (BaseSDK,)):
+        yield path.removeprefix(package.__name__ + "."), cls, method
+
+
+@pytest.fixture
+def mistral_instrumented() -> Iterator[None]:
+    from llm_otel.providers.mistral import MistralInstrumentor
+
+    MistralInstrumentor().instrument()
+    yield
+    MistralInstrumentor().uninstrument()
+
+
+def test_every_mistral_inference_method_is_wrapped_or_excused(mistral_instrumented: None) -> None:
+    methods = list(mistral_methods())
+    wrapped = {path for path, cls, method in methods if isinstance(vars(cls)[method], wrapt.FunctionWrapper)}
+    excused = {path for path, _, _ in methods if excuse(path, MISTRAL_NOT_INSTRUMENTED)}
+    # parse and its twins call complete or stream, which trace the call.
+    through = {path for path, _, method in methods if method.startswith("parse")}
+    assert {path for path, _, _ in methods} - wrapped - excused - through == set(), "wrap or excuse these"
+    assert wrapped & (excused | through) == set()
+    assert wrapped >= {
+        f"{module}.{name}"
+        for module, names in (("chat.Chat", ("complete", "stream")), ("embeddings.Embeddings", ("create",)))
+        for method in names
+        for name in (method, f"{method}_async")
+    }

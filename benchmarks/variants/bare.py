@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-PROVIDERS = ("openai", "anthropic", "ollama")
+PROVIDERS = ("openai", "anthropic", "ollama", "mistralai")
 VENV = "llm-otel"
 SET_GLOBALS = False
 

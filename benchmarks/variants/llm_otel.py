@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-PROVIDERS = ("openai", "anthropic", "ollama")
+PROVIDERS = ("openai", "anthropic", "ollama", "mistralai")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("llm-otel",)
 
 
 def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
     from llm_otel.providers.anthropic import AnthropicInstrumentor
+    from llm_otel.providers.mistral import MistralInstrumentor
     from llm_otel.providers.ollama import OllamaInstrumentor
     from llm_otel.providers.openai import OpenAIInstrumentor
 
-    instrumentor = {"openai": OpenAIInstrumentor, "anthropic": AnthropicInstrumentor, "ollama": OllamaInstrumentor}
+    instrumentor = {
+        "openai": OpenAIInstrumentor,
+        "anthropic": AnthropicInstrumentor,
+        "ollama": OllamaInstrumentor,
+        "mistralai": MistralInstrumentor,
+    }
     instrumentor[provider.name]().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)

@@ -61,6 +61,13 @@ PROVIDERS: dict[str, tuple[str, tuple[str, ...]]] = {
 WHOLE: dict[str, tuple[str, dict[str, float]]] = {
     "ollama": ("https://docs.ollama.com/", {"input": 0.0, "output": 0.0}),
 }
+# API names genai-prices knows under another name, each priced as the model it names: (genai-prices
+# provider, name) -> reference. Mistral's dated snapshots are what its SDK's callers pass, and
+# genai-prices lists some only by their open-weights name.
+SNAPSHOTS: dict[tuple[str, str], str] = {
+    ("mistral", "mistral-small-2503"): "mistral-small-3.1-24b-instruct",
+    ("mistral", "mistral-small-2501"): "mistral-small-24b-instruct-2501",
+}
 # genai-prices price key -> ours (Price's fields).
 RATES = {
     "input_mtok": "input",
@@ -148,6 +155,7 @@ def entries(day: date) -> Iterator[Entry]:
     for source_id, (ours, _) in PROVIDERS.items():
         provider = by_id[source_id]
         pairs = [pair for model in provider.models for pair in _names(model.match) if pair[0]]
+        pairs += [(name, reference) for (owner, name), reference in SNAPSHOTS.items() if owner == source_id]
         # A name that genai-prices matches as it is beats one derived from a longer reference.
         pairs.sort(key=lambda pair: pair[0] != pair[1].lower())
         seen: set[str] = set()

@@ -10,10 +10,16 @@ from opentelemetry.trace import TracerProvider
 from ._services import installed, instance, instrument_services, prefer_stable_http
 from .providers._base import ProviderInstrumentor
 from .providers.anthropic import AnthropicInstrumentor
+from .providers.mistral import MistralInstrumentor
 from .providers.ollama import OllamaInstrumentor
 from .providers.openai import OpenAIInstrumentor
 
-_INSTRUMENTORS: tuple[type[ProviderInstrumentor], ...] = (OpenAIInstrumentor, AnthropicInstrumentor, OllamaInstrumentor)
+_INSTRUMENTORS: tuple[type[ProviderInstrumentor], ...] = (
+    OpenAIInstrumentor,
+    AnthropicInstrumentor,
+    OllamaInstrumentor,
+    MistralInstrumentor,
+)
 
 
 def instrument(

@@ -148,6 +148,11 @@ class FakeProvider:
         """Base URL for the openai SDK (``url`` + ``/v1``)."""
         return self.url + "/v1"
 
+    @property
+    def mistral_server_url(self) -> str:
+        """``server_url`` for the mistralai SDK (``url`` + ``/mistral``): its paths are OpenAI's."""
+        return self.url + "/mistral"
+
     # -- behaviours --------------------------------------------------------------------------
 
     @property

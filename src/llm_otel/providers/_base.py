@@ -12,7 +12,7 @@ import wrapt
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
-from opentelemetry.trace import TracerProvider
+from opentelemetry.trace import Span, TracerProvider
 
 from llm_otel._log import internal_error, logger
 from llm_otel.telemetry import (
@@ -25,8 +25,15 @@ from llm_otel.telemetry import (
     request_wrapper,
     sync_wrapper,
 )
+from llm_otel.telemetry import _names as n
 
 FRAMEWORK_SPANS_ENV = "LLM_OTEL_FRAMEWORK_SPANS"
+
+
+def is_ours(span: Span) -> bool:
+    """Whether a span is one of our call spans (SDKs that trace themselves defer to it)."""
+    scope = getattr(span, "instrumentation_scope", None)
+    return getattr(scope, "name", None) == n.INSTRUMENTATION_SCOPE
 
 
 def option(config: dict[str, Any], name: str, env: str) -> bool:
@@ -61,8 +68,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     #: The distribution requirement, e.g. ``"openai >= 1.66"``.
     requirement: str
-    #: The SDK's top-level module, whose import triggers patching.
-    root_module: str
+    #: The SDK's top-level modules, whose import triggers patching: one, or one per package layout
+    #: when releases moved the SDK, since importing a namespace package (``mistralai`` 2.x) runs no hook.
+    root_modules: tuple[str, ...]
 
     # BaseInstrumentor makes one instance per class and calls __init__ on every construction,
     # so state lives in class-level defaults replaced per instance, never reset by __init__.
@@ -88,7 +96,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._config = kwargs
         self._telemetry = self._make_telemetry(kwargs.get("tracer_provider"))
         # Runs at once when the SDK is already imported, else right after its import.
-        wrapt.register_post_import_hook(self._apply, self.root_module)
+        for module in self.root_modules:
+            wrapt.register_post_import_hook(self._apply, module)
 
     def _make_telemetry(self, tracer_provider: TracerProvider | None) -> Telemetry:
         """What the wrappers record into; ``framework_spans`` defers to frameworks' own spans."""

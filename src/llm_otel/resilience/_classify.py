@@ -5,12 +5,14 @@ their exception names (``APIStatusError`` with ``status_code`` and ``body``, ``A
 ``APITimeoutError``), so the table reads names, statuses and error bodies rather than importing
 any SDK. Provider-specific signals (anthropic's 529 and in-stream ``overloaded_error``, openai's
 ``insufficient_quota`` and ``context_length_exceeded``, ollama's one ``ResponseError`` for every
-status) are rows of the same table.
+status, mistralai's ``SDKError`` and its other ``MistralError``s, whose body is the response's
+text) are rows of the same table.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -86,15 +88,26 @@ _BY_BODY: Mapping[str, Verdict] = {
     "server_error": SERVER_ERROR,  # openai, also inside a stream
     "rate_limit_error": RATE_LIMITED,  # anthropic
     "request_too_large": CONTEXT_LENGTH,  # anthropic 413
+    "internal_server_error": SERVER_ERROR,  # mistral, also inside a stream
 }
 _CONTEXT_PHRASES = ("prompt is too long", "maximum context length", "context window")
 _HTTP_PACKAGES = frozenset({"httpx", "httpx2", "httpcore", "aiohttp"})
+# Status errors: the generated SDKs' APIStatusError, mistralai's SDKError and its MistralError base
+# (every error of a response, a stream's error event included, whose status is then the 200).
+_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError", "MistralError"})
 
 Classifier = Callable[[BaseException], "Verdict | None"]
 
 
 def _error_fields(body: object) -> tuple[str, str, str]:
-    """``type``, ``code`` and ``message`` of an error body, nested (``{"error": {...}}``) or not."""
+    """``type``, ``code`` and ``message`` of an error body, nested (``{"error": {...}}``) or not,
+    parsed or (mistralai) the response's JSON text."""
+    if isinstance(body, str):
+        text = body
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return "", "", text
     if isinstance(body, Mapping):
         inner = body.get("error")
         if isinstance(inner, Mapping):
@@ -124,7 +137,7 @@ def classify(exc: BaseException) -> Verdict:
     if "ContentFilterFinishReasonError" in names:
         return CONTENT_FILTER
     status = getattr(exc, "status_code", None)
-    if "APIStatusError" in names and isinstance(status, int):
+    if names & _STATUS_ERRORS and isinstance(status, int):
         by_body = _from_body(exc)
         if by_body is not None and (status != 400 or by_body in (CONTEXT_LENGTH, CONTENT_FILTER)):
             return by_body
@@ -132,6 +145,8 @@ def classify(exc: BaseException) -> Verdict:
             return _BY_STATUS.get(status, SERVER_ERROR)
         # anthropic reports an in-stream error event as a status error of the stream's 200.
         return _BY_STATUS.get(status, BAD_REQUEST if status >= 400 else UNKNOWN)
+    if "HTTPValidationError" in names:  # mistralai 1.x: a 422 whose exception keeps no status
+        return BAD_REQUEST
     if "ResponseError" in names and isinstance(status, int):
         # ollama: one class for every status, and -1 for an error line inside a stream (its runner failed).
         return _BY_STATUS.get(status, BAD_REQUEST if 400 <= status < 500 else SERVER_ERROR)

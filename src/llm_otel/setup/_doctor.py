@@ -54,7 +54,8 @@ def _sdks() -> list[dict[str, Any]]:
             already = instrumentor.is_instrumented_by_opentelemetry
             if not already:
                 instrumentor.instrument()
-                __import__(cls.root_module)
+                for module in cls.root_modules:
+                    __import__(module)
             patched = len(instrumentor._patched)
             if not already:
                 instrumentor.uninstrument()

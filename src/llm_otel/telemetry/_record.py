@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 Attributes = dict[str, AttributeValue]
 _STATUS_DESCRIPTION_MAX = 200
+# Generic status errors, named by their HTTP status in error.type.
+_BY_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError"})
 
 
 class Outcome:
@@ -67,10 +69,11 @@ def error_type(exc: BaseException) -> str:
     Classes are named by their package's public path (``openai.RateLimitError``, not the private
     ``openai._exceptions.RateLimitError``), builtins bare (``TimeoutError``). SDKs raise one class
     per well-known status and a generic ``APIStatusError`` for the rest, where the status says more
-    (unless it is no error status: anthropic raises it for an error event in a 200 stream).
+    (unless it is no error status: anthropic raises it for an error event in a 200 stream);
+    mistralai raises its ``SDKError`` for every status.
     """
     cls = type(exc)
-    if cls.__name__ == "APIStatusError":
+    if cls.__name__ in _BY_STATUS_ERRORS:
         status = getattr(exc, "status_code", None)
         if isinstance(status, int) and status >= 400:
             return str(status)

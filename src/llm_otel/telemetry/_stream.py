@@ -88,9 +88,14 @@ class SyncStream(_StreamBase):
         finally:
             self._self_end()
 
-    def close(self) -> Any:
+    # A property, as for AsyncStream: a stream without ``close`` (mistralai 1.x's) still lacks it.
+    @property
+    def close(self) -> Callable[[], Any]:
+        return functools.partial(self._self_closing, self.__wrapped__.close)
+
+    def _self_closing(self, close: Callable[[], Any]) -> Any:
         try:
-            return self.__wrapped__.close()
+            return close()
         finally:
             self._self_end()
 

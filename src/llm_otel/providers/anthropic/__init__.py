@@ -64,7 +64,7 @@ class AnthropicInstrumentor(ProviderInstrumentor):
     """
 
     requirement = "anthropic >= 0.40"
-    root_module = "anthropic"
+    root_modules = ("anthropic",)
 
     def _patch_all(self) -> None:
         # Decided once the SDK is imported: only then is it known whether it traces by itself.

@@ -17,23 +17,18 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, Span
+from opentelemetry.trace import NonRecordingSpan
 
-from llm_otel.telemetry import _names as n
+from llm_otel.providers._base import is_ours
 
 NATIVE_MODULE = "anthropic._base_client"
 NATIVE_FUNCTION = "start_api_call_span"
 
 
-def _ours(span: Span) -> bool:
-    scope = getattr(span, "instrumentation_scope", None)
-    return getattr(scope, "name", None) == n.INSTRUMENTATION_SCOPE
-
-
 def native_span_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
     """Wraps ``start_api_call_span``: no SDK span under one of ours, only our context to propagate."""
     current = trace.get_current_span()
-    if not _ours(current):
+    if not is_ours(current):
         return wrapped(*args, **kwargs)
     if kwargs.get("propagation", True) is False:
         return None  # the SDK then sends the request with no span of its own

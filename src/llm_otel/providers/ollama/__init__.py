@@ -63,7 +63,7 @@ class OllamaInstrumentor(ProviderInstrumentor):
     """
 
     requirement = "ollama >= 0.4"
-    root_module = "ollama"
+    root_modules = ("ollama",)
 
     def patches(self, config: dict[str, Any]) -> Iterable[Patch]:
         yield Patch("ollama._client", "Client._request", None, route=_route)

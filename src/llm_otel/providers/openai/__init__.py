@@ -86,7 +86,7 @@ class OpenAIInstrumentor(ProviderInstrumentor):
     """
 
     requirement = "openai >= 1.66"
-    root_module = "openai"
+    root_modules = ("openai",)
 
     def patches(self, config: dict[str, Any]) -> Iterable[Patch]:
         import openai
