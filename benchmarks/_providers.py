@@ -151,6 +151,13 @@ def _openai_stream(content_chunks: int) -> bytes:
     return b"".join(parts)
 
 
+# The chat request every OpenAI-shaped provider is benchmarked with.
+_MESSAGES = [
+    {"role": "system", "content": "You are a terse assistant."},
+    {"role": "user", "content": "Say hello."},
+]
+_SAMPLING = {"temperature": 0.2, "top_p": 0.9, "max_tokens": 64}
+
 OPENAI = Provider(
     name="openai",
     title="OpenAI",
@@ -159,16 +166,7 @@ OPENAI = Provider(
     model="gpt-4o-mini",
     response_model=_OPENAI_MODEL,
     # A typical small chat request; the sampling parameters give every instrumentation request attributes to read.
-    request={
-        "model": "gpt-4o-mini",
-        "messages": [
-            {"role": "system", "content": "You are a terse assistant."},
-            {"role": "user", "content": "Say hello."},
-        ],
-        "temperature": 0.2,
-        "top_p": 0.9,
-        "max_tokens": 64,
-    },
+    request={"model": "gpt-4o-mini", "messages": _MESSAGES, **_SAMPLING},
     clients=("OpenAI", "AsyncOpenAI"),
     method="chat.completions.create",
     target=("openai.resources.chat.completions", "Completions", "AsyncCompletions"),
@@ -300,10 +298,7 @@ OLLAMA = Provider(
     response_model="llama3.2",
     request={
         "model": "llama3.2",
-        "messages": [
-            {"role": "system", "content": "You are a terse assistant."},
-            {"role": "user", "content": "Say hello."},
-        ],
+        "messages": _MESSAGES,
         "options": {"temperature": 0.2, "top_p": 0.9, "num_predict": 64},
     },
     clients=("Client", "AsyncClient"),
@@ -359,16 +354,7 @@ MISTRAL = Provider(
     address="api.mistral.ai",
     model="mistral-small-latest",
     response_model=_MISTRAL_HEAD["model"],
-    request={
-        "model": "mistral-small-latest",
-        "messages": [
-            {"role": "system", "content": "You are a terse assistant."},
-            {"role": "user", "content": "Say hello."},
-        ],
-        "temperature": 0.2,
-        "top_p": 0.9,
-        "max_tokens": 64,
-    },
+    request={"model": "mistral-small-latest", "messages": _MESSAGES, **_SAMPLING},
     clients=("Mistral", "Mistral"),
     method="chat.complete",
     target=("mistralai.client.chat", "Chat", "Chat"),

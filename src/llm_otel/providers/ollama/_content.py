@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llm_otel.providers._read import field
+from llm_otel.providers.openai._content import tool_definitions
 from llm_otel.telemetry._content import Content, ContentReader, Message, Part
 
 from ._read import finish_reasons
@@ -52,24 +53,11 @@ def _message(message: Any) -> Message:
     return {"role": role, "parts": _parts(message)}
 
 
-def _tools(tools: Any) -> list[dict[str, Any]]:
-    definitions = []
-    for tool in tools if isinstance(tools, list) else ():
-        function = field(tool, "function")
-        definition: dict[str, Any] = {"type": field(tool, "type") or "function", "name": field(function, "name")}
-        for key in ("description", "parameters"):
-            value = field(function, key)
-            if value is not None:
-                definition[key] = value
-        definitions.append(definition)
-    return definitions
-
-
 def request(body: Mapping[str, Any]) -> Content:
     """A chat body's messages and tools, or a generate body's prompt and system prompt."""
     messages = body.get("messages")
     if isinstance(messages, list):
-        return Content([_message(m) for m in messages], tool_definitions=_tools(body.get("tools")))
+        return Content([_message(m) for m in messages], tool_definitions=tool_definitions(body.get("tools")))
     prompt, system = body.get("prompt"), body.get("system")
     inputs = [{"role": "user", "parts": [_text(prompt)]}] if isinstance(prompt, str) and prompt else []
     return Content(inputs, system_instructions=[_text(system)] if isinstance(system, str) and system else [])

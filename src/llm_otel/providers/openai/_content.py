@@ -65,7 +65,8 @@ def _chat_message(message: Any) -> Message:
     return {"role": role, "parts": parts}
 
 
-def _tools(tools: Any) -> list[dict[str, Any]]:
+def tool_definitions(tools: Any) -> list[dict[str, Any]]:
+    """Function tools as the conventions define them; Ollama's and Mistral's use this shape too."""
     definitions = []
     for tool in tools if isinstance(tools, list) else ():
         function = field(tool, "function") or tool  # chat nests the function; Responses does not
@@ -88,7 +89,7 @@ def chat_request(kwargs: Mapping[str, Any]) -> Content:
         return Content(input_messages=[{"role": "user", "parts": parts}])
     messages = kwargs.get("messages")
     inputs = [_chat_message(message) for message in messages] if isinstance(messages, list) else []
-    return Content(input_messages=inputs, tool_definitions=_tools(kwargs.get("tools")))
+    return Content(input_messages=inputs, tool_definitions=tool_definitions(kwargs.get("tools")))
 
 
 def _finish(reason: Any) -> Any:
@@ -182,7 +183,7 @@ def responses_request(kwargs: Mapping[str, Any]) -> Content:
         inputs = [_item(item) for item in given] if isinstance(given, list) else []
     instructions = kwargs.get("instructions")
     system = [_text(instructions)] if isinstance(instructions, str) else []
-    return Content(inputs, [], system, _tools(kwargs.get("tools")))
+    return Content(inputs, [], system, tool_definitions(kwargs.get("tools")))
 
 
 def responses_response(result: Any) -> list[Message]:
