@@ -28,6 +28,17 @@ from llm_otel.providers.openai import OpenAIInstrumentor
 
 MODEL = "gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "say hello to the test suite"}]  # 6 input tokens
+# One function tool, in the shape OpenAI, Mistral and Ollama share.
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather of a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
+]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -70,6 +81,10 @@ class Recorded:
     def spans(self) -> list[ReadableSpan]:
         gc.collect()  # abandoned streams end their spans when collected
         return list(self.exporter.get_finished_spans())
+
+    def attributes(self) -> dict[str, Any]:
+        """The one finished span's attributes."""
+        return dict(self.span().attributes or {})
 
     def span(self) -> ReadableSpan:
         spans = self.spans()

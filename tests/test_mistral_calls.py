@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from conftest import MESSAGES, MISTRAL_MODEL, MistralApi, Recorded
+from conftest import MESSAGES, MISTRAL_MODEL, TOOLS, MistralApi, Recorded
 from llm_otel.fake import Behavior, FakeProvider
 
 pytestmark = pytest.mark.anyio
-
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather of a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    }
-]
-
-
-def attributes(recorded: Recorded) -> dict[str, Any]:
-    return dict(recorded.span().attributes or {})
 
 
 async def test_chat_records_span_and_metrics(mistral: MistralApi, fake: FakeProvider, mistral_otel: Recorded) -> None:
@@ -74,7 +57,7 @@ async def test_request_parameters_are_recorded(mistral: MistralApi, mistral_otel
         n=2,
         response_format={"type": "json_object"},
     )
-    attrs = attributes(mistral_otel)
+    attrs = mistral_otel.attributes()
     assert {key: value for key, value in attrs.items() if key.startswith(("gen_ai.request.", "gen_ai.output"))} == {
         "gen_ai.request.model": MISTRAL_MODEL,
         "gen_ai.request.temperature": 0.2,
@@ -93,21 +76,21 @@ async def test_request_parameters_are_recorded(mistral: MistralApi, mistral_otel
 
 async def test_max_tokens_cut_is_finish_reason_length(mistral: MistralApi, mistral_otel: Recorded) -> None:
     await mistral.chat(max_tokens=3)
-    attrs = attributes(mistral_otel)
+    attrs = mistral_otel.attributes()
     assert (attrs["gen_ai.usage.output_tokens"], attrs["gen_ai.response.finish_reasons"]) == (3, ("length",))
 
 
 async def test_tool_call_is_finish_reason_tool_call(mistral: MistralApi, mistral_otel: Recorded) -> None:
     reply = await mistral.chat(Behavior(tool_call=True), tools=TOOLS)
     assert reply.choices[0].finish_reason == "tool_calls"
-    assert attributes(mistral_otel)["gen_ai.response.finish_reasons"] == ("tool_call",)
+    assert mistral_otel.attributes()["gen_ai.response.finish_reasons"] == ("tool_call",)
 
 
 async def test_cached_tokens_are_recorded(mistral: MistralApi, mistral_otel: Recorded) -> None:
     reply = await mistral.chat(Behavior(cached_tokens=4))
     if getattr(reply.usage, "prompt_tokens_details", None) is None:
         pytest.skip("this release drops the usage fields it does not model")
-    attrs = attributes(mistral_otel)
+    attrs = mistral_otel.attributes()
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.cache_read.input_tokens"]) == (6, 4)
 
 
@@ -140,7 +123,7 @@ async def test_parse_is_traced_once_through_complete(mistral: MistralApi, mistra
         text: str
 
     await mistral.call("chat.parse", Reply, model=MISTRAL_MODEL, messages=MESSAGES)
-    assert attributes(mistral_otel)["gen_ai.output.type"] == "json"
+    assert mistral_otel.attributes()["gen_ai.output.type"] == "json"
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,19 @@ from typing import Any
 import pytest
 from opentelemetry.trace import StatusCode
 
-from conftest import MISTRAL_MODEL, ContentCapture, MistralApi, Recorded, drain, first, make_recorded, maybe_await
+from conftest import (
+    MISTRAL_MODEL,
+    TOOLS,
+    ContentCapture,
+    MistralApi,
+    Recorded,
+    drain,
+    first,
+    make_recorded,
+    maybe_await,
+)
 from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.resilience import classify
-from test_mistral_calls import TOOLS
 
 pytestmark = pytest.mark.anyio
 
@@ -25,10 +34,6 @@ REPLY = "This is a deterministic reply from the fake provider with one token."
 def error_type(exc: BaseException) -> str:
     """What the error is named by: its class in its package (the SDK's, pydantic's or httpx's, by release)."""
     return f"{type(exc).__module__.partition('.')[0]}.{type(exc).__qualname__}"
-
-
-def attributes(recorded: Recorded) -> dict[str, Any]:
-    return dict(recorded.span().attributes or {})
 
 
 async def close(stream: Any) -> None:
@@ -105,7 +110,7 @@ async def test_stream_span_ends_when_abandoned(mistral: MistralApi, mistral_otel
 async def test_stream_span_ends_on_connection_drop(mistral: MistralApi, mistral_otel: Recorded) -> None:
     with pytest.raises(Exception) as caught:
         await drain(await mistral.stream(Behavior(drop_after_chunks=3)))
-    attrs = attributes(mistral_otel)
+    attrs = mistral_otel.attributes()
     assert attrs["error.type"] == error_type(caught.value)
     assert "gen_ai.usage.output_tokens" not in attrs  # no usage arrived
     assert attrs["gen_ai.response.model"] == MISTRAL_MODEL
@@ -125,12 +130,12 @@ async def test_tool_call_stream(mistral: MistralApi, mistral_otel: Recorded) -> 
     events = await drain(await mistral.stream(Behavior(tool_call=True), tools=TOOLS))
     calls = [call for event in events for call in event.data.choices[0].delta.tool_calls or ()]
     assert [call.function.name for call in calls] == ["get_weather"]
-    assert attributes(mistral_otel)["gen_ai.response.finish_reasons"] == ("tool_call",)
+    assert mistral_otel.attributes()["gen_ai.response.finish_reasons"] == ("tool_call",)
 
 
 async def test_fim_stream(mistral: MistralApi, mistral_otel: Recorded) -> None:
     await drain(await mistral.call("fim.stream", model="codestral-latest", prompt="def f():"))
-    attrs = attributes(mistral_otel)
+    attrs = mistral_otel.attributes()
     assert (attrs["gen_ai.operation.name"], attrs["gen_ai.request.stream"]) == ("text_completion", True)
     assert attrs["gen_ai.usage.output_tokens"] == 12
 
@@ -174,14 +179,14 @@ async def test_a_stream_error_status_surfaces_at_the_call(mistral: MistralApi, m
     with pytest.raises(Exception) as caught:
         await mistral.stream(Behavior(status=500))
     assert caught.value.status_code == 500  # type: ignore[attr-defined]
-    assert attributes(mistral_otel)["error.type"] == "500"
+    assert mistral_otel.attributes()["error.type"] == "500"
     assert mistral_otel.points("gen_ai.client.operation.time_to_first_chunk") == []
 
 
 async def test_validation_error(mistral: MistralApi, mistral_otel: Recorded) -> None:
     with pytest.raises(Exception) as caught:
         await mistral.chat(messages=[])
-    assert attributes(mistral_otel)["error.type"] == error_type(caught.value)
+    assert mistral_otel.attributes()["error.type"] == error_type(caught.value)
     assert classify(caught.value).reason == "bad_request"
 
 
@@ -203,7 +208,7 @@ async def test_unreachable_server_is_a_connection_error(mistral_otel: Recorded) 
     with pytest.raises(Exception) as caught:
         await api.chat()
     assert classify(caught.value).reason == "connection"
-    assert attributes(mistral_otel)["error.type"].endswith("ConnectError")
+    assert mistral_otel.attributes()["error.type"].endswith("ConnectError")
 
 
 # --- content --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import ollama
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from conftest import LLAMA, MESSAGES, Llama, Recorded
+from conftest import LLAMA, MESSAGES, TOOLS, Llama, Recorded
 from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.providers.ollama import _endpoint
 
@@ -28,21 +28,6 @@ def takes_schema_format() -> bool:
 # Releases after the oldest supported one added JSON-schema formats and embedding dimensions.
 SCHEMA_FORMAT = takes_schema_format()
 DIMENSIONS = "dimensions" in inspect.signature(ollama.Client.embed).parameters
-
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather of a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    }
-]
-
-
-def attributes(recorded: Recorded) -> dict[str, Any]:
-    return dict(recorded.span().attributes or {})
 
 
 async def test_chat_records_span_and_metrics(llama: Llama, fake: FakeProvider, ollama_otel: Recorded) -> None:
@@ -93,7 +78,7 @@ async def test_options_are_recorded(llama: Llama, ollama_otel: Recorded) -> None
         "num_ctx": 4096,  # no convention attribute
     }
     await llama.chat(options=options, format="json")
-    attrs = attributes(ollama_otel)
+    attrs = ollama_otel.attributes()
     assert {key: value for key, value in attrs.items() if key.startswith(("gen_ai.request.", "gen_ai.output"))} == {
         "gen_ai.request.model": LLAMA,
         "gen_ai.request.temperature": 0.2,
@@ -110,7 +95,7 @@ async def test_options_are_recorded(llama: Llama, ollama_otel: Recorded) -> None
 
 async def test_an_options_model_is_read(llama: Llama, ollama_otel: Recorded) -> None:
     await llama.chat(options=ollama.Options(temperature=0.5, num_predict=-1))
-    attrs = attributes(ollama_otel)
+    attrs = ollama_otel.attributes()
     assert attrs["gen_ai.request.temperature"] == 0.5
     assert "gen_ai.request.max_tokens" not in attrs  # -1: no limit
     assert "gen_ai.output.type" not in attrs
@@ -119,18 +104,18 @@ async def test_an_options_model_is_read(llama: Llama, ollama_otel: Recorded) -> 
 @pytest.mark.skipif(not SCHEMA_FORMAT, reason="this ollama release takes no JSON-schema format")
 async def test_a_schema_format_is_json_output(llama: Llama, ollama_otel: Recorded) -> None:
     await llama.chat(format={"type": "object", "properties": {"a": {"type": "string"}}})
-    assert attributes(ollama_otel)["gen_ai.output.type"] == "json"
+    assert ollama_otel.attributes()["gen_ai.output.type"] == "json"
 
 
 async def test_num_predict_cut_is_finish_reason_length(llama: Llama, ollama_otel: Recorded) -> None:
     await llama.chat(options={"num_predict": 3})
-    attrs = attributes(ollama_otel)
+    attrs = ollama_otel.attributes()
     assert (attrs["gen_ai.usage.output_tokens"], attrs["gen_ai.response.finish_reasons"]) == (3, ("length",))
 
 
 async def test_positional_arguments_are_read(llama: Llama, ollama_otel: Recorded) -> None:
     await llama.call("chat", LLAMA, MESSAGES)
-    assert attributes(ollama_otel)["gen_ai.request.model"] == LLAMA
+    assert ollama_otel.attributes()["gen_ai.request.model"] == LLAMA
 
 
 async def test_generate_is_a_text_completion(llama: Llama, ollama_otel: Recorded) -> None:
@@ -162,13 +147,13 @@ async def test_embed_records_input_tokens(llama: Llama, ollama_otel: Recorded) -
 async def test_embed_dimensions_are_recorded(llama: Llama, ollama_otel: Recorded) -> None:
     reply = await llama.call("embed", "nomic-embed-text", "one two", dimensions=4)
     assert [len(vector) for vector in reply.embeddings] == [4]
-    assert attributes(ollama_otel)["gen_ai.embeddings.dimension.count"] == 4
+    assert ollama_otel.attributes()["gen_ai.embeddings.dimension.count"] == 4
 
 
 async def test_legacy_embeddings_report_no_usage(llama: Llama, ollama_otel: Recorded) -> None:
     reply = await llama.call("embeddings", "nomic-embed-text", "one two")
     assert len(reply.embedding) == 8
-    attrs = attributes(ollama_otel)
+    attrs = ollama_otel.attributes()
     assert attrs["gen_ai.operation.name"] == "embeddings"
     assert not any(key.startswith(("gen_ai.usage.", "gen_ai.response.")) for key in attrs)
 
@@ -178,7 +163,7 @@ async def test_tool_call_is_finish_reason_tool_call(llama: Llama, fake: FakeProv
     reply = await llama.chat(tools=TOOLS)
     assert reply.message.tool_calls[0].function.name == "get_weather"
     assert reply.done_reason == "stop"  # as Ollama says it
-    assert attributes(ollama_otel)["gen_ai.response.finish_reasons"] == ("tool_call",)
+    assert ollama_otel.attributes()["gen_ai.response.finish_reasons"] == ("tool_call",)
 
 
 async def test_missing_prompt_eval_count_records_no_input_tokens(
@@ -187,7 +172,7 @@ async def test_missing_prompt_eval_count_records_no_input_tokens(
     fake.push(Behavior(cached_tokens=100))  # the whole prompt cached: Ollama leaves the count out
     reply = await llama.chat()
     assert reply.prompt_eval_count is None
-    attrs = attributes(ollama_otel)
+    attrs = ollama_otel.attributes()
     assert "gen_ai.usage.input_tokens" not in attrs
     assert attrs["gen_ai.usage.output_tokens"] == 12
     assert ollama_otel.point("gen_ai.client.token.usage", gen_ai__token__type="output").sum == 12
@@ -197,7 +182,7 @@ async def test_missing_prompt_eval_count_records_no_input_tokens(
 async def test_load_only_request_reports_done_reason_load(llama: Llama, ollama_otel: Recorded) -> None:
     reply = await llama.chat(messages=[])
     assert reply.done_reason == "load"
-    attrs = attributes(ollama_otel)
+    attrs = ollama_otel.attributes()
     assert attrs["gen_ai.response.finish_reasons"] == ("load",)
     assert "gen_ai.usage.input_tokens" not in attrs
 
