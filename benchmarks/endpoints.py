@@ -40,11 +40,12 @@ OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 
 
 def _recorded(series: int) -> tuple[Any, Any, Callable[[], None], int]:
-    """(pipeline, its Prometheus reader, a sampled measurement on every histogram series, bytes of state)."""
+    """(pipeline, its /metrics, a sampled measurement on every histogram series, bytes of state)."""
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
+    from llm_otel.setup._collection import Collection
     from llm_otel.setup._pipeline import build
-    from llm_otel.setup._prometheus import PrometheusReader
+    from llm_otel.setup._prometheus import PrometheusEndpoint
     from llm_otel.setup._settings import resolve
     from llm_otel.telemetry import _names as n
     from llm_otel.telemetry._instruments import instruments_for
@@ -63,7 +64,8 @@ def _recorded(series: int) -> tuple[Any, Any, Callable[[], None], int]:
     pipeline = build(settings, environ={})
     duration = instruments_for(pipeline.meter_provider).duration(n.OP_CHAT)
     calls = pipeline.meter_provider.get_meter(n.INSTRUMENTATION_SCOPE).create_counter("llm_otel.bench.calls", "{call}")
-    reader = next(r for r in pipeline.meter_provider._all_metric_readers if isinstance(r, PrometheusReader))  # type: ignore[attr-defined]
+    collection = next(r for r in pipeline.meter_provider._all_metric_readers if isinstance(r, Collection))  # type: ignore[attr-defined]
+    endpoint = PrometheusEndpoint(collection.collect_data)  # what the pipeline's /metrics renders
     all_attrs = [
         {
             n.OPERATION_NAME: n.OP_CHAT,
@@ -86,7 +88,7 @@ def _recorded(series: int) -> tuple[Any, Any, Callable[[], None], int]:
         for attrs in all_attrs:
             duration.record(0.9, attrs, context=sampled)
 
-    return pipeline, reader, with_exemplars, state
+    return pipeline, endpoint, with_exemplars, state
 
 
 def measure(series: int, repeats: int) -> dict[str, Any]:
@@ -94,14 +96,14 @@ def measure(series: int, repeats: int) -> dict[str, Any]:
     from llm_otel.setup._exposition import Exposition
 
     tracemalloc.start()
-    pipeline, reader, with_exemplars, state = _recorded(series)
+    pipeline, endpoint, with_exemplars, state = _recorded(series)
 
     def scrape_after(accept: str) -> bytes:
-        return reader.scrape(accept)[1]
+        return endpoint.scrape(accept)[1]
 
     def scrape_before(accept: str) -> bytes:
-        reader.collect()  # the collection the stock reader made on each scrape
-        return render_before(reader._collected, accept == OPENMETRICS)  # type: ignore[arg-type]
+        # the collection the stock reader made on each scrape
+        return render_before(endpoint.collect(), accept == OPENMETRICS)  # type: ignore[arg-type]
 
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
@@ -111,8 +113,7 @@ def measure(series: int, repeats: int) -> dict[str, Any]:
 
     # The same collection, written both ways: equal bytes, or the timings compare unlike things.
     with_exemplars()
-    reader.collect()
-    collected = reader._collected
+    collected = endpoint.collect()
     assert collected is not None
     for openmetrics in (False, True):
         assert Exposition().render(collected, openmetrics) == render_before(collected, openmetrics)
@@ -133,7 +134,7 @@ def measure(series: int, repeats: int) -> dict[str, Any]:
                     assert body.count(b" # {") == series
         gc.collect()
         start = time.process_time()
-        reader.collect()  # what every scrape, before and after, spends in the SDK
+        endpoint.collect()  # what every scrape, before and after, spends in the SDK
         collections.append(time.process_time() - start)
         start = time.process_time()
         pipeline.stats.stats()

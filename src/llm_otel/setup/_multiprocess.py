@@ -383,7 +383,12 @@ class ServerView:
         return to_metrics_data(merged, self._resource, self._start, time.time_ns())
 
     def collect(self) -> MetricsData | None:
-        return self.combine(self._local())
+        local = self._local()
+        try:
+            return self.combine(local)
+        except Exception as err:  # this process's own data is still right
+            internal_error("multiprocess merge", err)
+            return local
 
     def totals(self) -> dict[str, tuple[int, int]]:
         totals = dict(self._window.totals())

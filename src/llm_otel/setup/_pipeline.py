@@ -1,5 +1,5 @@
-"""Build the three SDK providers from Settings: one MeterProvider whose readers fan out to Prometheus
-(served with /v1/stats and /health) and OTLP, traces and logs over OTLP, nothing global."""
+"""Build the three SDK providers from Settings: one MeterProvider whose one aggregation fans out to
+Prometheus (served with /v1/stats and /health) and OTLP, traces and logs over OTLP, nothing global."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, MetricsData, PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -25,6 +25,7 @@ from llm_otel.resilience import breaker_states
 from llm_otel.telemetry import _names as n
 from llm_otel.telemetry._window import calls
 
+from ._collection import Collection
 from ._logging import OTelLogHandler, limit_exporter_logs
 from ._multiprocess import DIR_ENV, ROOT_ENV, ServerView, Shared, shared_directory
 from ._server import Endpoints, serve
@@ -32,7 +33,7 @@ from ._settings import Settings
 from ._stats import StatsSource
 
 if TYPE_CHECKING:
-    from ._prometheus import PrometheusReader
+    from ._prometheus import PrometheusEndpoint
 
 # (signal, protocol) -> (module, class) of the OTLP exporter.
 _OTLP = {
@@ -183,12 +184,12 @@ def _views(settings: Settings) -> Sequence[View]:
     return [limited]
 
 
-def _prometheus_reader() -> PrometheusReader | None:
-    """The reader behind /metrics, if the exporter is installed."""
+def _prometheus(collect: Callable[[], MetricsData | None]) -> PrometheusEndpoint | None:
+    """What renders /metrics, if the exporter (prometheus_client) is installed."""
     try:
-        from ._prometheus import PrometheusReader
+        from ._prometheus import PrometheusEndpoint
 
-        return PrometheusReader()
+        return PrometheusEndpoint(collect)
     except ImportError as err:
         warn_once("exporter:prometheus", "llm-otel: no Prometheus exporter (%s); /metrics is not served", err)
         return None
@@ -207,21 +208,19 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
         if exporter is not None:
             tracer_provider.add_span_processor(_batch(BatchSpanProcessor, exporter, "OTEL_BSP_", 5000))
 
-    stats_reader = InMemoryMetricReader()
-    readers: list[MetricReader] = [stats_reader]
-    prometheus = _prometheus_reader() if "prometheus" in settings.metrics_exporter else None
-    if prometheus is not None:
-        readers.append(prometheus)
+    # /metrics, /v1/stats and every push exporter that can share it read the one aggregation.
+    collection = Collection()
+    readers: list[MetricReader] = [collection]
     for name in settings.metrics_exporter:
         if name == "prometheus":
             continue
         exporter = _exporter("metrics", name, _protocol("metrics", settings, environ))
         if exporter is not None:
-            readers.append(
-                PeriodicExportingMetricReader(
-                    exporter, settings.metric_export_interval_ms, settings.metric_export_timeout_ms
-                )
+            reader = PeriodicExportingMetricReader(
+                exporter, settings.metric_export_interval_ms, settings.metric_export_timeout_ms
             )
+            if not collection.feed(reader):
+                readers.append(reader)
     meter_provider = MeterProvider(
         metric_readers=readers, resource=resource, views=_views(settings), shutdown_on_exit=False
     )
@@ -244,12 +243,13 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     service = str(resource.attributes.get("service.name", "unknown_service"))
     # Only /metrics, /v1/stats and /health are served for a whole server; OTLP goes out per process.
     address = f"{settings.prometheus_host}:{settings.prometheus_port}"
+    prometheus = _prometheus(collection.collect_data) if "prometheus" in settings.metrics_exporter else None
     shared = shared_directory(environ, address) if prometheus is not None else None
     view = None
     if shared is not None:
-        view = ServerView(shared, stats_reader.get_metrics_data, calls, breaker_states, resource)
+        view = ServerView(shared, collection.collect_data, calls, breaker_states, resource)
     source = StatsSource(
-        view.collect if view else stats_reader.get_metrics_data,
+        view.collect if view else collection.collect_data,
         view or calls,
         settings.health_threshold,
         service,
@@ -268,7 +268,7 @@ def build(settings: Settings, environ: Any, resource: Resource | None = None) ->
     )
     pipeline = Pipeline(settings, tracer_provider, meter_provider, logger_provider, None, source, shared, closers)
     if view is not None and prometheus is not None:
-        prometheus.transform = view.combine
+        prometheus.collect = view.collect
         _share(pipeline, view, address)
         if pipeline.shared is not None and pipeline.shared.serving:
             pipeline.endpoints = serve(
