@@ -17,7 +17,7 @@ FRAMEWORKS := .venv-frameworks
 FRAMEWORK_PINS := openai==3.3.0 anthropic==1.17.0 langchain-openai==1.8.1 langchain-anthropic==1.7.10 \
 	openai-agents==0.24.0 instructor==1.17.0 litellm==1.110.2 "pydantic-ai-slim[openai,anthropic]==2.38.0"
 
-.PHONY: demo test lint bench clean deploy docs prices
+.PHONY: demo test test-latest test-oldest test-frameworks lint bench clean deploy docs prices
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,18 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check src tests benchmarks docs/_gen
 	$(VENV)/bin/mypy --strict src
 
+# The three suites run at once, each in its own processes (much of the suite waits on servers and
+# subprocesses); each one's output is printed whole when it ends, and any failure fails the target.
 test: lint $(OLDEST)/.installed $(FRAMEWORKS)/.installed
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-latest test-oldest test-frameworks
+
+test-latest: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-oldest: $(OLDEST)/.installed
 	$(OLDEST)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-frameworks: $(FRAMEWORKS)/.installed
 	$(FRAMEWORKS)/bin/python -m pytest tests/frameworks $(PYTEST_ARGS)
 
 docs: $(VENV)/.installed
