@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from _providers import PROVIDERS, Provider
@@ -33,13 +33,48 @@ REPORTED = ("httpx2", "pydantic", "opentelemetry-api", "opentelemetry-sdk", "wra
 CALLGRIND_MARKER = "_statistics__normal_dist_inv_cdf"
 
 
+def _readers(metrics: str) -> tuple[Any, Callable[[], Any]]:
+    """(MeterProvider, collect: its MetricsData) for a ``BENCH_METRICS`` set-up.
+
+    ``memory``: one in-memory reader. ``configured``: what ``llm_otel.configure()`` builds with its
+    defaults (/metrics, OTLP and /v1/stats on one aggregation); only the llm-otel virtualenv has it,
+    so there the peers get ``stock``: the SDK's own Prometheus and OTLP readers, as
+    ``opentelemetry-instrument`` with ``OTEL_METRICS_EXPORTER=prometheus,otlp`` builds them.
+    Nothing is exported during the run: the OTLP interval is an hour, and nothing scrapes.
+    """
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    if metrics == "configured":
+        try:
+            from llm_otel.setup._pipeline import build
+            from llm_otel.setup._settings import resolve
+        except ImportError:
+            metrics = "stock"
+        else:
+            environ = {"OTEL_METRIC_EXPORT_INTERVAL": "3600000"}
+            arguments = {"traces_exporter": "none", "logs_exporter": "none", "prometheus_port": 0}
+            pipeline = build(resolve({**arguments, "prometheus_host": "127.0.0.1"}, environ), environ)
+            return pipeline.meter_provider, pipeline.stats.collect
+    if metrics == "stock":
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        otlp = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint="http://127.0.0.1:9/v1/metrics"), 3_600_000)
+        provider = MeterProvider(metric_readers=[PrometheusMetricReader(), otlp])
+        # What the OTLP reader's next export would send (the callback the provider gave it).
+        return provider, lambda: otlp._collect(otlp, 10_000)
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    return MeterProvider(metric_readers=[reader]), reader.get_metrics_data
+
+
 class Telemetry:
-    """The SDK set-up shared by every variant: spans batched to a sink, metrics kept in memory."""
+    """The SDK set-up shared by every variant: spans batched to a sink, metrics as ``BENCH_METRICS`` says."""
 
     def __init__(self, set_globals: bool) -> None:
         from opentelemetry import metrics, trace
-        from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
@@ -56,8 +91,7 @@ class Telemetry:
         self.exporter = DropExporter()
         self.tracer_provider = TracerProvider()
         self.tracer_provider.add_span_processor(BatchSpanProcessor(self.exporter))
-        self.reader = InMemoryMetricReader()
-        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        self.meter_provider, self._collect = _readers(os.environ.get("BENCH_METRICS", "memory"))
         # Globals too, for instrumentations that take no provider argument, unless the variant keeps
         # the API's no-op ones (anthropic 2.x traces its calls into the global tracer provider).
         if set_globals:
@@ -68,7 +102,7 @@ class Telemetry:
         self.tracer_provider.force_flush()
 
     def metric_names(self) -> list[str]:
-        data = self.reader.get_metrics_data()
+        data = self._collect()
         if data is None:
             return []
         return sorted(

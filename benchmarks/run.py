@@ -51,6 +51,9 @@ COMMON = (
     "opentelemetry-api==1.45.2",
     "opentelemetry-sdk==1.45.2",
     "wrapt==2.5.2",
+    # For --metrics stock: the SDK's own Prometheus and OTLP readers, in every environment.
+    "opentelemetry-exporter-prometheus==0.66b2",
+    "opentelemetry-exporter-otlp-proto-http==1.45.2",
 )
 VENVS: dict[str, tuple[str, ...]] = {
     "llm-otel": ("-e", str(ROOT)),
@@ -152,10 +155,10 @@ provider is measured on its own, with the same method.
 - `--callgrind` runs each worker once more under `valgrind --tool=callgrind` and counts the
   instructions of each region (n iterations, then a span flush so that batch export is included):
   deterministic where times are not.
-- The floor is defined as one span and two histogram records per call (duration, and one
-  token-usage record); llm-otel records the input and the output token counts as the conventions
-  ask, so it makes one histogram record more per call than the floor (and, for a model whose
-  price it knows, such as the Anthropic model here, one cost record more).
+- The floor is defined as one span and three histogram records per call: the duration, and the
+  input and the output token counts, as the conventions ask (until 2026-12 it recorded the input
+  count only, and its figures were one record lower). llm-otel makes one cost record more for a
+  model whose price it knows, such as the Anthropic model here.
 - anthropic 2.x traces its own calls into the **global** tracer provider (the `openai` SDK does
   not). What that tracing does in each variant: `bare` and `wrapt-noop` leave the global providers
   as the API's no-op ones, as an application that has not set up OpenTelemetry does: the SDK gets
@@ -829,7 +832,16 @@ def main() -> None:
     parser.add_argument("--variants", help="comma-separated subset (bare is always included)")
     parser.add_argument("--provider", choices=[*PROVIDERS, "all"], default="all", help="the SDK(s) measured")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/benchmarks.md alone")
+    parser.add_argument(
+        "--metrics",
+        choices=("memory", "configured", "stock"),
+        default="memory",
+        help="the metric readers: one in-memory reader (the default, the only one docs/benchmarks.md reports); "
+        "configure()'s pipeline in the llm-otel environment and the SDK's Prometheus and OTLP readers in the "
+        "peers'; or the SDK's readers everywhere",
+    )
     args = parser.parse_args()
+    os.environ["BENCH_METRICS"] = args.metrics  # every worker inherits it (see _workload._readers)
 
     mode = QUICK if args.quick else FULL
     if args.rounds is not None:
@@ -878,7 +890,7 @@ def main() -> None:
         print(f"note: src/ changed during the run; the numbers are for the copy taken at its start ({source_start})")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "last.json").write_text(json.dumps(raw, indent=1))
-    if not args.no_doc:
+    if not args.no_doc and args.metrics == "memory":
         write_doc(run)
         print(f"\nwrote {DOC.relative_to(ROOT)}")
     print(f"took {run.duration / 60:.1f} min")
