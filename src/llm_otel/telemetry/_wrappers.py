@@ -130,9 +130,7 @@ def _settle(op: Operation, invocation: Invocation, result: Any, injected: bool, 
         accumulator = op.stream(result, injected)
         if accumulator is not None:
             invocation.accumulator = accumulator if invocation.content is None else invocation.content.tee(accumulator)
-            # A plain method may return an async stream: an async generator function's (cohere 5.x's).
-            asynchronous = is_async or hasattr(result, "__anext__")
-            return (AsyncStream if asynchronous else SyncStream)(result, invocation)
+            return (AsyncStream if is_async else SyncStream)(result, invocation)
         if op.raw is not None and op.raw(result):
             return _raw_proxy(op, invocation, result, injected, is_async)
         if invocation.content is not None:

@@ -1,7 +1,8 @@
 """Reading Cohere v2 requests, responses and stream events into the core's neutral record.
 
-Requests are the v2 methods' keywords (every one is keyword-only). Responses are the SDK's models,
-or, from the raw client layer (cohere 5.16+), its ``HttpResponse`` holding the model in ``data``.
+Requests are the raw client methods' keywords (every one is keyword-only; the SDK's ``OMIT`` marks
+what the caller left out, which no reader accepts). Responses are the raw layer's ``HttpResponse``
+holding the SDK's model in ``data``.
 Cohere counts tokens as floats (``UsageTokens.input_tokens: Optional[float]``), so counts are
 read as whole numbers, never as ints only.
 """
@@ -19,7 +20,7 @@ _HTTP_RESPONSES = frozenset({"HttpResponse", "AsyncHttpResponse"})
 
 
 def unwrapped(result: Any) -> Any:
-    """The model behind a raw client's ``HttpResponse``, or the result itself."""
+    """The model behind a raw client's ``HttpResponse`` (anything else as it is)."""
     return result.data if type(result).__name__ in _HTTP_RESPONSES else result
 
 
@@ -88,7 +89,7 @@ def _usage(outcome: Outcome, usage: Any) -> None:
 
 
 def read_response(result: Any, recording: bool) -> Outcome:
-    """A ``V2ChatResponse`` (``ChatResponse`` in 5.x) or an ``EmbedByTypeResponse``."""
+    """A ``V2ChatResponse`` (``ChatResponse`` in 5.x) or an ``EmbedByTypeResponse``, in its ``HttpResponse``."""
     result = unwrapped(result)
     outcome = Outcome()
     _usage(outcome, field(result, "usage") or field(result, "meta"))
@@ -130,7 +131,7 @@ class EventAccumulator:
 
 
 def events(_result: Any, _injected: bool) -> Accumulator | None:
-    """``chat_stream`` always streams: its generator (or the raw layer's ``data``) is the stream."""
+    """``chat_stream`` always streams: the entered ``HttpResponse``'s event iterator is the stream."""
     return EventAccumulator()
 
 
