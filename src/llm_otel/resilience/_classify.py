@@ -69,6 +69,7 @@ _BY_STATUS: Mapping[int, Verdict] = {
     401: AUTH,
     402: AUTH,
     403: AUTH,
+    498: AUTH,  # cohere: invalid token
     404: NOT_FOUND,
     408: TIMEOUT,
     409: CONFLICT,
