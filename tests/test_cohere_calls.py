@@ -219,3 +219,12 @@ async def test_unreachable_server_is_a_connection_error(cohere_otel: Recorded) -
         await api.chat()
     assert classify(caught.value).reason == "connection"
     assert cohere_otel.attributes()["error.type"] == "httpx.ConnectError"
+
+
+async def test_a_malformed_reply_is_the_sdks_api_error(co: CohereApi, cohere_otel: Recorded) -> None:
+    import cohere
+
+    with pytest.raises(cohere.core.ApiError) as caught:
+        await co.chat(Behavior(malformed=True))
+    assert caught.value.status_code == 200
+    assert cohere_otel.attributes()["error.type"] == "cohere.ApiError"  # no error status to name it by

@@ -183,3 +183,40 @@ async def test_embed_records_no_content(co: CohereApi, cohere_otel: Recorded, ca
     capture("SPAN_ONLY")
     await co.embed(texts=["hi"])
     assert content(cohere_otel) == {}
+
+
+async def test_a_tool_round_trip_is_captured_as_input(
+    co: CohereApi, cohere_otel: Recorded, capture: ContentCapture
+) -> None:
+    capture("SPAN_ONLY")
+    call = {
+        "id": "get_weather_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+    }
+    history = [
+        {"role": "user", "content": "weather in Paris?"},
+        {"role": "assistant", "tool_plan": "I will look it up.", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "get_weather_1", "content": "rainy"},
+    ]
+    await co.chat(messages=history, tools=TOOLS)
+    assert content(cohere_otel)["gen_ai.input.messages"] == [
+        {"role": "user", "parts": [{"type": "text", "content": "weather in Paris?"}]},
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "tool_call", "id": "get_weather_1", "name": "get_weather", "arguments": {"city": "Paris"}}
+            ],
+        },
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "get_weather_1", "response": "rainy"}]},
+    ]
+
+
+async def test_a_malformed_event_is_skipped_by_the_sdk_and_by_us(co: CohereApi, cohere_otel: Recorded) -> None:
+    events = await drain(await co.stream(Behavior(malformed=True)))
+    # The cut message-start is skipped (5.x) or kept by its event name with an empty id (7.x).
+    assert [event.type for event in events if event.type != "message-start"] == EVENTS[1:]
+    assert not any(getattr(event, "id", None) for event in events)
+    attrs = cohere_otel.attributes()
+    assert "gen_ai.response.id" not in attrs
+    assert (attrs["gen_ai.usage.output_tokens"], attrs["gen_ai.response.finish_reasons"]) == (12, ("stop",))
