@@ -220,3 +220,18 @@ async def test_a_malformed_event_is_skipped_by_the_sdk_and_by_us(co: CohereApi, 
     attrs = cohere_otel.attributes()
     assert "gen_ai.response.id" not in attrs
     assert (attrs["gen_ai.usage.output_tokens"], attrs["gen_ai.response.finish_reasons"]) == (12, ("stop",))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_thinking_is_captured_as_reasoning(
+    co: CohereApi, cohere_otel: Recorded, capture: ContentCapture, stream: bool
+) -> None:
+    capture("SPAN_ONLY")
+    behavior = Behavior(output_tokens=3, reasoning_tokens=2)
+    result = await (co.stream if stream else co.chat)(behavior, messages=HI)
+    if stream:
+        await drain(result)
+    parts = [{"type": "reasoning", "content": "Is a."}, {"type": "text", "content": "This is a."}]
+    [output] = content(cohere_otel)["gen_ai.output.messages"]
+    assert output == {"role": "assistant", "parts": parts, "finish_reason": "stop"}
+    assert cohere_otel.attributes()["gen_ai.usage.output_tokens"] == 5  # Cohere counts thinking as output

@@ -100,3 +100,13 @@ def test_rerank_orders_by_the_query_words(fake: FakeProvider) -> None:
     reranked = post(fake, "/v2/rerank", body).json()
     assert reranked["results"] == [{"index": 2, "relevance_score": 1.0}, {"index": 0, "relevance_score": 0.5}]
     assert reranked["meta"]["billed_units"] == {"search_units": 1}
+
+
+def test_reasoning_tokens_are_a_thinking_item_before_the_text(fake: FakeProvider) -> None:
+    body = {"model": "m", "messages": HI}
+    whole = post(fake, "/v2/chat", body, Behavior(reasoning_tokens=2, output_tokens=1)).json()
+    assert whole["message"]["content"] == [{"type": "thinking", "thinking": "Is a."}, {"type": "text", "text": "This."}]
+    assert whole["usage"]["tokens"]["output_tokens"] == 3
+    events = sse(post(fake, "/v2/chat", {**body, "stream": True}, Behavior(reasoning_tokens=2, output_tokens=1)))
+    items = [(data["index"], data["delta"]["message"]["content"]) for name, data in events if name == "content-delta"]
+    assert items == [(0, {"thinking": "Is"}), (0, {"thinking": " a."}), (1, {"text": "This."})]

@@ -7,7 +7,9 @@ list of text items (or, for a tool call, a ``tool_plan`` and ``tool_calls``), wi
 ``cached_tokens`` in ``cached_tokens``). Streams are SSE events named by their ``type`` (an
 ``event:`` line before each ``data:`` line): ``message-start`` with the id, ``content-start``,
 one ``content-delta`` per piece, ``content-end`` (or ``tool-plan-delta`` and ``tool-call-*`` for a
-tool call), then ``message-end`` with the finish reason and the usage; no ``[DONE]``. An error
+tool call), then ``message-end`` with the finish reason and the usage; no ``[DONE]``. The
+behaviour's ``reasoning_tokens`` are a ``thinking`` item (streamed as content index 0) before the
+text, counted in the output tokens. An error
 inside a stream is a ``message-end`` whose finish reason is ``ERROR``. Error statuses answer
 ``{"id", "message"}``. Embeddings are reported by type with only ``billed_units`` in ``meta``.
 """
@@ -18,7 +20,19 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ._model import Draft, ToolCall, Usage, count_words, draft, embedding_vector, random_id, texts_of, usage
+from ._behavior import Behavior
+from ._model import (
+    Draft,
+    ToolCall,
+    Usage,
+    count_words,
+    draft,
+    embedding_vector,
+    random_id,
+    reply_words,
+    texts_of,
+    usage,
+)
 from ._openai_common import first_function_tool, limit_of, request_body
 from ._wire import Handler, JSONReply, SSEEvent, SSEReply, WireError, WireRequest
 
@@ -84,17 +98,31 @@ def _tool_call(call: ToolCall, arguments: str) -> dict[str, Any]:
     return {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
 
 
-def _message(d: Draft) -> dict[str, Any]:
+def _thinking(behavior: Behavior) -> list[str]:
+    """The reasoning words, one token each (a different sentence from the reply's)."""
+    return reply_words(behavior.reasoning_tokens, variant=1)
+
+
+def _message(d: Draft, thinking: list[str]) -> dict[str, Any]:
     if d.tool:
         return {"role": "assistant", "tool_plan": _tool_plan(d.tool), "tool_calls": [_tool_call(d.tool, d.text)]}
-    return {"role": "assistant", "content": [{"type": "text", "text": d.text}]}
+    content = [{"type": "thinking", "thinking": "".join(thinking)}] if thinking else []
+    return {"role": "assistant", "content": [*content, {"type": "text", "text": d.text}]}
 
 
 def _event(kind: str, body: dict[str, Any], paced: bool = True) -> SSEEvent:
     return SSEEvent({"type": kind, **body}, event=kind, paced=paced)
 
 
-def _events(reply_id: str, d: Draft, u: Usage) -> Iterator[SSEEvent]:
+def _content_item(index: int, kind: str, pieces: list[str] | tuple[str, ...]) -> Iterator[SSEEvent]:
+    start = {"index": index, "delta": {"message": {"content": {"type": kind, kind: ""}}}}
+    yield _event("content-start", start, paced=False)
+    for piece in pieces:
+        yield _event("content-delta", {"index": index, "delta": {"message": {"content": {kind: piece}}}})
+    yield _event("content-end", {"index": index}, paced=False)
+
+
+def _events(reply_id: str, d: Draft, u: Usage, thinking: list[str]) -> Iterator[SSEEvent]:
     start = {"role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}
     yield _event("message-start", {"id": reply_id, "delta": {"message": start}}, paced=False)
     if d.tool:
@@ -105,11 +133,9 @@ def _events(reply_id: str, d: Draft, u: Usage) -> Iterator[SSEEvent]:
             yield _event("tool-call-delta", {"index": 0, "delta": {"message": {"tool_calls": arguments}}})
         yield _event("tool-call-end", {"index": 0}, paced=False)
     else:
-        content = {"type": "text", "text": ""}
-        yield _event("content-start", {"index": 0, "delta": {"message": {"content": content}}}, paced=False)
-        for piece in d.pieces:
-            yield _event("content-delta", {"index": 0, "delta": {"message": {"content": {"text": piece}}}})
-        yield _event("content-end", {"index": 0}, paced=False)
+        if thinking:
+            yield from _content_item(0, "thinking", thinking)
+        yield from _content_item(1 if thinking else 0, "text", d.pieces)
     yield _event("message-end", {"delta": {"finish_reason": _finish(d), "usage": _usage(u)}}, paced=False)
 
 
@@ -133,9 +159,11 @@ def chat(req: WireRequest) -> JSONReply | SSEReply:
     d = draft(req.behavior, limit=limit_of(body, "max_tokens"), tool_name=name, arguments=arguments)
     u = usage(req.behavior, prompt, [d])
     reply_id = str(uuid.uuid4())
+    thinking = [] if d.tool else _thinking(req.behavior)
     if body.get("stream") is True:
-        return SSEReply(_events(reply_id, d, u), error_events=_stream_error)
-    return JSONReply({"id": reply_id, "message": _message(d), "finish_reason": _finish(d), "usage": _usage(u)})
+        return SSEReply(_events(reply_id, d, u, thinking), error_events=_stream_error)
+    reply = {"id": reply_id, "message": _message(d, thinking), "finish_reason": _finish(d), "usage": _usage(u)}
+    return JSONReply(reply)
 
 
 def _vectors(kind: str, floats: list[list[float]]) -> list[list[float]] | list[list[int]]:

@@ -69,7 +69,6 @@ _BY_STATUS: Mapping[int, Verdict] = {
     401: AUTH,
     402: AUTH,
     403: AUTH,
-    498: AUTH,  # cohere: invalid token
     404: NOT_FOUND,
     408: TIMEOUT,
     409: CONFLICT,
@@ -77,6 +76,7 @@ _BY_STATUS: Mapping[int, Verdict] = {
     422: BAD_REQUEST,
     429: RATE_LIMITED,
     431: BAD_REQUEST,
+    498: AUTH,  # cohere: invalid token
     529: OVERLOADED,
 }
 # Error ``type``/``code`` in a body (status errors and in-stream error events alike).
