@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 OLDEST := .venv-oldest
 # The floors of pyproject.toml: the oldest SDKs and the oldest OpenTelemetry and wrapt we support.
-OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 ollama==0.4.0 mistralai==1.5.0 "httpx<0.28" opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
+OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 ollama==0.4.0 mistralai==1.5.0 cohere==5.16.0 "httpx<0.28" opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
 	opentelemetry-exporter-otlp==1.42.0 opentelemetry-exporter-prometheus==0.63b0 \
 	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0 \
 	$(foreach name,system-metrics asgi wsgi fastapi django grpc requests httpx,opentelemetry-instrumentation-$(name)==0.63b0)

@@ -57,7 +57,7 @@ class Provider:
             "gen_ai.request.model": self.model,
             "server.address": self.address,
             "server.port": self.port,
-            "gen_ai.response.model": self.response_model,
+            **({"gen_ai.response.model": self.response_model} if self.response_model else {}),
         }
 
     def make_clients(self) -> dict[str, Any]:
@@ -368,4 +368,66 @@ MISTRAL = Provider(
     stream_method="chat.stream",
 )
 
-PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC, OLLAMA, MISTRAL)}
+
+# --- Cohere: v2 chat ------------------------------------------------------------------------------
+
+_COHERE_TOKENS = {"input_tokens": 21, "output_tokens": 3}
+_COHERE_USAGE = {"billed_units": _COHERE_TOKENS, "tokens": {"input_tokens": 33, "output_tokens": 3}}
+
+
+def _cohere_completion() -> bytes:
+    message = {"role": "assistant", "content": [{"type": "text", "text": "Hello there."}]}
+    body = {"id": "bench-0001", "message": message, "finish_reason": "COMPLETE", "usage": _COHERE_USAGE}
+    return json.dumps(body).encode()
+
+
+def _cohere_stream(content_chunks: int) -> bytes:
+    """message-start, a text item (start, deltas, end), message-end with the finish reason and usage."""
+
+    def event(kind: str, body: dict[str, Any]) -> bytes:
+        return _sse({"type": kind, **body}, kind)
+
+    start = {"role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}
+    delta = {"index": 0, "delta": {"message": {"content": {"text": " there"}}}}
+    parts = [
+        event("message-start", {"id": "bench-0001", "delta": {"message": start}}),
+        event("content-start", {"index": 0, "delta": {"message": {"content": {"type": "text", "text": ""}}}}),
+        *(event("content-delta", delta) for _ in range(content_chunks)),
+        event("content-end", {"index": 0}),
+        event("message-end", {"delta": {"finish_reason": "COMPLETE", "usage": _COHERE_USAGE}}),
+    ]
+    return b"".join(parts)
+
+
+def _cohere_client(base_url: str, http: Any, transport: Any, is_async: bool) -> dict[str, Any]:
+    """cohere's: an API key, the base URL and an httpx client on the mock (whose 200s it never retries)."""
+    client = (http.AsyncClient if is_async else http.Client)(transport=transport)
+    return {"api_key": "bench", "base_url": base_url, "httpx_client": client}
+
+
+COHERE = Provider(
+    name="cohere",
+    title="Cohere",
+    base_url="https://api.cohere.com",
+    address="api.cohere.com",
+    model="command-a-03-2025",
+    response_model="",  # Cohere's replies name no model
+    request={
+        "model": "command-a-03-2025",
+        "messages": _MESSAGES,
+        "temperature": 0.2,
+        "p": 0.9,
+        "max_tokens": 64,
+    },
+    clients=("ClientV2", "AsyncClientV2"),
+    method="chat",
+    target=("cohere.v2.raw_client", "RawV2Client", "AsyncRawV2Client"),
+    completion_body=_cohere_completion,
+    stream_body=_cohere_stream,
+    request_id_header="x-debug-trace-id",
+    client_options=_cohere_client,
+    http="httpx",
+    stream_method="chat_stream",
+)
+
+PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC, OLLAMA, MISTRAL, COHERE)}

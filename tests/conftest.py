@@ -485,3 +485,69 @@ class MistralApi(Api):
 @pytest.fixture(params=["sync", "async"])
 def mistral(request: pytest.FixtureRequest, fake: FakeProvider) -> MistralApi:
     return MistralApi(request.param, fake.mistral_server_url)
+
+
+# --- Cohere ---------------------------------------------------------------------------------------
+
+COHERE_MODEL = "command-a-03-2025"
+
+
+@pytest.fixture
+def cohere_otel_with() -> Iterator[Callable[..., Recorded]]:
+    """Instrument Cohere with fresh providers and the given instrumentor options."""
+    from llm_otel.providers.cohere import CohereInstrumentor
+
+    yield from instrumenting(CohereInstrumentor())
+
+
+@pytest.fixture
+def cohere_otel(cohere_otel_with: Callable[..., Recorded]) -> Recorded:
+    return cohere_otel_with()
+
+
+class CohereApi(Api):
+    """A cohere ``ClientV2`` or ``AsyncClientV2`` on the fake provider, driven through one interface.
+
+    The SDK retries 429s and 5xx on its own (twice by default in recent releases): every call here asks for no retries.
+    """
+
+    def __init__(self, mode: str, base_url: str, **client_kwargs: Any) -> None:
+        import cohere
+
+        self.mode = mode
+        cls = cohere.AsyncClientV2 if mode == "async" else cohere.ClientV2
+        self.client = cls(api_key="test-key", base_url=base_url, **client_kwargs)
+
+    async def chat(self, behavior: Behavior | None = None, *, method: str = "chat", **kwargs: Any) -> Any:
+        kwargs.setdefault("model", COHERE_MODEL)
+        kwargs.setdefault("messages", MESSAGES)
+        return await self.call(method, **cohere_options(behavior, **kwargs))
+
+    async def stream(self, behavior: Behavior | None = None, **kwargs: Any) -> Any:
+        """``chat_stream``'s (async) generator, which sends its request only when first read."""
+        return await self.chat(behavior, method="chat_stream", **kwargs)
+
+    async def embed(self, behavior: Behavior | None = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("model", "embed-v4.0")
+        kwargs.setdefault("input_type", "search_document")
+        kwargs.setdefault("embedding_types", ["float"])
+        return await self.call("embed", **cohere_options(behavior, **kwargs))
+
+    async def aclose(self) -> None:
+        http = self.client._client_wrapper.httpx_client.httpx_client
+        await maybe_await(http.aclose() if self.mode == "async" else http.close())
+
+
+def cohere_options(behavior: Behavior | None = None, **kwargs: Any) -> dict[str, Any]:
+    """A call's keywords with ``request_options``: no retries, and the behaviour's header if any."""
+    options: dict[str, Any] = {"max_retries": 0}
+    if behavior is not None:
+        options["additional_headers"] = behavior.header()
+    return {**kwargs, "request_options": options}
+
+
+@pytest.fixture(params=["sync", "async"])
+async def co(request: pytest.FixtureRequest, fake: FakeProvider) -> AsyncIterator[CohereApi]:
+    built = CohereApi(request.param, fake.url)
+    yield built
+    await built.aclose()

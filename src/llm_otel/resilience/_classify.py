@@ -6,7 +6,7 @@ their exception names (``APIStatusError`` with ``status_code`` and ``body``, ``A
 any SDK. Provider-specific signals (anthropic's 529 and in-stream ``overloaded_error``, openai's
 ``insufficient_quota`` and ``context_length_exceeded``, ollama's one ``ResponseError`` for every
 status, mistralai's ``SDKError`` and its other ``MistralError``s, whose body is the response's
-text) are rows of the same table.
+text, cohere's ``ApiError`` with one subclass per status) are rows of the same table.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ _BY_STATUS: Mapping[int, Verdict] = {
     422: BAD_REQUEST,
     429: RATE_LIMITED,
     431: BAD_REQUEST,
+    498: AUTH,  # cohere: invalid token
     529: OVERLOADED,
 }
 # Error ``type``/``code`` in a body (status errors and in-stream error events alike).
@@ -93,8 +94,9 @@ _BY_BODY: Mapping[str, Verdict] = {
 _CONTEXT_PHRASES = ("prompt is too long", "maximum context length", "context window")
 _HTTP_PACKAGES = frozenset({"httpx", "httpx2", "httpcore", "aiohttp"})
 # Status errors: the generated SDKs' APIStatusError, mistralai's SDKError and its MistralError base
-# (every error of a response, a stream's error event included, whose status is then the 200).
-_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError", "MistralError"})
+# (every error of a response, a stream's error event included, whose status is then the 200), and
+# cohere's ApiError, base of its TooManyRequestsError, BadRequestError ...
+_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError", "MistralError", "ApiError"})
 
 Classifier = Callable[[BaseException], "Verdict | None"]
 

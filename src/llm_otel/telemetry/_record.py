@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Attributes = dict[str, AttributeValue]
 _STATUS_DESCRIPTION_MAX = 200
 # Generic status errors, named by their HTTP status in error.type.
-_BY_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError"})
+_BY_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError", "ApiError"})
 
 
 class Outcome:
@@ -70,7 +70,7 @@ def error_type(exc: BaseException) -> str:
     ``openai._exceptions.RateLimitError``), builtins bare (``TimeoutError``). SDKs raise one class
     per well-known status and a generic ``APIStatusError`` for the rest, where the status says more
     (unless it is no error status: anthropic raises it for an error event in a 200 stream);
-    mistralai raises its ``SDKError`` for every status.
+    mistralai raises its ``SDKError`` for every status, cohere its ``ApiError`` for a status it has no class for.
     """
     cls = type(exc)
     if cls.__name__ in _BY_STATUS_ERRORS:
