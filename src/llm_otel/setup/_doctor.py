@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -55,7 +56,10 @@ def _sdks() -> list[dict[str, Any]]:
             if not already:
                 instrumentor.instrument()
                 for module in cls.root_modules:
-                    __import__(module)
+                    # A root module may be another package's (bedrock's: the contrib botocore
+                    # instrumentation it keeps to one span), absent here.
+                    with contextlib.suppress(ImportError):
+                        __import__(module)
             patched = len(instrumentor._patched)
             if not already:
                 instrumentor.uninstrument()

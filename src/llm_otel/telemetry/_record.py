@@ -23,6 +23,9 @@ Attributes = dict[str, AttributeValue]
 _STATUS_DESCRIPTION_MAX = 200
 # Generic status errors, named by their HTTP status in error.type.
 _BY_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError"})
+# Generic service errors, named by the error code of their response (botocore's: every code the
+# service model does not list, and every error event inside a stream).
+_BY_CODE_ERRORS = frozenset({"ClientError", "EventStreamError"})
 
 
 class Outcome:
@@ -70,14 +73,22 @@ def error_type(exc: BaseException) -> str:
     ``openai._exceptions.RateLimitError``), builtins bare (``TimeoutError``). SDKs raise one class
     per well-known status and a generic ``APIStatusError`` for the rest, where the status says more
     (unless it is no error status: anthropic raises it for an error event in a 200 stream);
-    mistralai raises its ``SDKError`` for every status.
+    mistralai raises its ``SDKError`` for every status. botocore raises one class per error code
+    its service model lists (``botocore.ThrottlingException``) and a generic ``ClientError`` or
+    ``EventStreamError`` for the others, named by the response's code (``botocore.<Code>``).
     """
     cls = type(exc)
+    package = cls.__module__.partition(".")[0]
     if cls.__name__ in _BY_STATUS_ERRORS:
         status = getattr(exc, "status_code", None)
         if isinstance(status, int) and status >= 400:
             return str(status)
-    package = cls.__module__.partition(".")[0]
+    elif cls.__name__ in _BY_CODE_ERRORS:
+        response = getattr(exc, "response", None)
+        error = response.get("Error") if isinstance(response, dict) else None
+        code = error.get("Code") if isinstance(error, dict) else None
+        if isinstance(code, str) and code:
+            return f"{package}.{code[:1].upper()}{code[1:]}"
     return cls.__qualname__ if package == "builtins" else f"{package}.{cls.__qualname__}"
 
 
