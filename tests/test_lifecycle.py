@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 import llm_otel
 from conftest import Api, Recorded, make_recorded
 from llm_otel.fake import FakeProvider
+from llm_otel.providers.bedrock import BedrockInstrumentor
 from llm_otel.providers.mistral import MistralInstrumentor
 from llm_otel.providers.openai import OpenAIInstrumentor
 
@@ -108,11 +109,18 @@ def test_entry_point_is_ours_and_loads() -> None:
     points = {ep.name: ep for ep in importlib.metadata.entry_points(group="opentelemetry_instrumentor")}
     assert points["llm_otel_openai"].load() is OpenAIInstrumentor
     assert points["llm_otel_mistral"].load() is MistralInstrumentor
+    assert points["llm_otel_bedrock"].load() is BedrockInstrumentor
 
 
 def test_top_level_instrument_reports_what_it_instrumented() -> None:
     try:
-        every = ["openai >= 1.66", "anthropic >= 0.40", "ollama >= 0.4", "mistralai >= 1.5"]  # all in the test venvs
+        every = [
+            "openai >= 1.66",
+            "anthropic >= 0.40",
+            "ollama >= 0.4",
+            "mistralai >= 1.5",
+            "botocore >= 1.34.116",
+        ]  # all in the test venvs
         # The SDKs only: the service instrumentations (tests/test_service.py) would patch httpx for every test after.
         assert llm_otel.instrument(services=False) == every
         assert llm_otel.instrument(services=False) == every  # twice is harmless

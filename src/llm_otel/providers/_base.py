@@ -11,7 +11,6 @@ from typing import Any
 import wrapt
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import Span, TracerProvider
 
 from llm_otel._log import internal_error, logger
@@ -144,5 +143,24 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         self._telemetry = None
         for owner, method in reversed(self._patched):
-            unwrap(owner, method)
+            _unwrap(owner, method)
         self._patched = ()
+
+
+def _unwrap(owner: Any, method: str) -> None:
+    """Remove our wrapper of ``owner.method`` wherever it is in the chain of wrappers.
+
+    Another instrumentation may have wrapped the same method over ours (the contrib botocore
+    one wraps ``_make_api_call`` too): removing the outermost wrapper, as OpenTelemetry's
+    ``unwrap`` does, would remove theirs and leave ours recording.
+    """
+    outer: Any = None
+    current = owner.__dict__.get(method)
+    while isinstance(current, wrapt.FunctionWrapper):
+        if getattr(current._self_wrapper, "__module__", "").startswith("llm_otel."):
+            if outer is None:
+                setattr(owner, method, current.__wrapped__)
+            else:
+                outer.__wrapped__ = current.__wrapped__
+            return
+        outer, current = current, current.__wrapped__
