@@ -48,6 +48,7 @@ def test_converse_span_and_metrics(bedrock: Any, bedrock_otel: Recorded, fake: F
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (6, 12)
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
     assert attrs["gen_ai.response.id"] == response["ResponseMetadata"]["RequestId"]
+    assert attrs["llm_otel.usage.cost"] == pytest.approx(6 * 0.06e-6 + 12 * 0.24e-6)  # Nova Lite's list price
     duration = bedrock_otel.point("gen_ai.client.operation.duration", gen_ai__provider__name="aws.bedrock")
     assert duration.count == 1  # type: ignore[union-attr]
     assert bedrock_otel.point("gen_ai.client.token.usage", gen_ai__token__type="input").sum == 6  # type: ignore[union-attr]
@@ -75,11 +76,14 @@ def test_converse_stop_reasons(
 def test_converse_cache_reads_count_as_input(bedrock: Any, bedrock_otel: Recorded, fake: FakeProvider) -> None:
     fake.push(Behavior(cached_tokens=4))
     usage = bedrock.converse(modelId=NOVA, messages=CONVERSE_MESSAGES)["usage"]
-    assert (usage["inputTokens"], usage["cacheReadInputTokens"]) == (2, 4)
     attrs = bedrock_otel.attributes()
+    assert "gen_ai.usage.cache_creation.input_tokens" not in attrs
+    if "cacheReadInputTokens" not in usage:  # botocore before prompt caching drops the counts it does not model
+        assert (usage["inputTokens"], attrs["gen_ai.usage.input_tokens"]) == (2, 2)
+        return
+    assert (usage["inputTokens"], usage["cacheReadInputTokens"]) == (2, 4)
     assert attrs["gen_ai.usage.input_tokens"] == 6
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 4
-    assert "gen_ai.usage.cache_creation.input_tokens" not in attrs
 
 
 ANTHROPIC_BODY = {
@@ -188,10 +192,11 @@ def test_errors_are_named_by_their_code(
 def test_other_services_and_operations_pass_through(bedrock: Any, bedrock_otel: Recorded, fake: FakeProvider) -> None:
     with pytest.raises(ClientError):  # the fake serves no control plane: a 404
         bedrock_client(fake.url, "bedrock").list_foundation_models()
-    with pytest.raises(ClientError):
-        bedrock.apply_guardrail(guardrailIdentifier="g", guardrailVersion="1", source="INPUT", content=[])
+    if hasattr(bedrock, "apply_guardrail"):  # newer than the oldest botocore supported
+        with pytest.raises(ClientError):
+            bedrock.apply_guardrail(guardrailIdentifier="g", guardrailVersion="1", source="INPUT", content=[])
     assert bedrock_otel.spans() == []
-    assert len(fake.requests) == 2
+    assert len(fake.requests) == 1 + hasattr(bedrock, "apply_guardrail")
 
 
 def test_uninstrument_restores_the_client(bedrock: Any, bedrock_otel: Recorded) -> None:
