@@ -205,3 +205,46 @@ def test_uninstrument_restores_the_client(bedrock: Any, bedrock_otel: Recorded) 
     BedrockInstrumentor().uninstrument()
     bedrock.converse(modelId=NOVA, messages=CONVERSE_MESSAGES)
     assert bedrock_otel.spans() == []
+
+
+def test_unreachable_endpoint_is_a_connection_error(bedrock_otel: Recorded) -> None:
+    import socket
+
+    from botocore.exceptions import EndpointConnectionError
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(EndpointConnectionError) as raised:
+        bedrock_client(f"http://127.0.0.1:{port}").converse(modelId=NOVA, messages=CONVERSE_MESSAGES)
+    assert dict(bedrock_otel.span().attributes or {})["error.type"] == "botocore.EndpointConnectionError"
+    assert classify(raised.value).reason == "connection"
+
+
+def test_invoke_body_cut_short_fails_the_callers_read_as_before(bedrock_otel: Recorded) -> None:
+    """A body whose connection breaks: the caller's ``read()`` raises botocore's error, as uninstrumented."""
+    import socket
+    import threading
+
+    from botocore.exceptions import ResponseStreamingError
+
+    server = socket.create_server(("127.0.0.1", 0))
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n"
+
+    def answer_half() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(head + b'{"generation": "cut')
+
+    thread = threading.Thread(target=answer_half)
+    thread.start()
+    client = bedrock_client(f"http://127.0.0.1:{server.getsockname()[1]}")
+    response = client.invoke_model(modelId="meta.llama3-8b-instruct-v1:0", body=json.dumps({"prompt": PROMPT}))
+    thread.join()
+    server.close()
+    with pytest.raises(ResponseStreamingError):
+        response["body"].read()
+    span = bedrock_otel.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert dict(span.attributes or {})["error.type"] == "botocore.ResponseStreamingError"

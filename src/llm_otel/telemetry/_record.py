@@ -35,6 +35,7 @@ class Outcome:
         "attributes",
         "cache_creation_tokens",
         "cache_read_tokens",
+        "error",
         "finish_reasons",
         "input_tokens",
         "output_tokens",
@@ -54,6 +55,9 @@ class Outcome:
         self.reasoning_tokens: int | None = None
         # Provider-specific span attributes (e.g. a system fingerprint), set only when recording.
         self.attributes: Attributes | None = None
+        # What the SDK raised while the response was read for us (botocore's InvokeModel body, read
+        # before the caller's read, which raises it then): the call failed.
+        self.error: BaseException | None = None
 
 
 class Accumulator(Protocol):

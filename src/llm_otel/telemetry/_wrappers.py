@@ -146,7 +146,7 @@ def _settle(op: Operation, invocation: Invocation, result: Any, injected: bool, 
     except Exception as err:
         internal_error("response", err)
         outcome = None
-    invocation.finish(outcome)
+    invocation.finish(outcome, outcome.error if outcome is not None else None)
     return result
 
 

@@ -180,20 +180,20 @@ def read_invoke_request(read: RequestReader) -> RequestReader:
     return read_body
 
 
-class _Failed(io.RawIOBase):
+class _Failed:
     """A raw stream whose read raises what reading the original body raised, for the caller to see."""
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, _buffer: Any) -> int:
+    def read(self, *_args: Any) -> bytes:
         raise self.error
 
+    def close(self) -> None:
+        """Nothing is left to release: the original body's connection is gone."""
 
-def _replace_body(result: dict[str, Any]) -> bytes | None:
+
+def _replace_body(result: dict[str, Any], outcome: Outcome) -> bytes | None:
     """Read the response's ``StreamingBody`` and put an identical, unread one in its place."""
     body: Any = result.get("body")
     kind: Any = type(body)
@@ -201,9 +201,10 @@ def _replace_body(result: dict[str, Any]) -> bytes | None:
         return None
     try:
         data: bytes = body.read()
-    except Exception as err:  # the caller's own read() raises it instead
+    except Exception as err:  # botocore's: the caller's own read() raises it, and the call failed
         result["body"] = kind(_Failed(err), None)
-        raise
+        outcome.error = err
+        return None
     result["body"] = kind(io.BytesIO(data), len(data))
     return data
 
@@ -234,7 +235,7 @@ def invoke_response(kind: Family) -> Callable[[Any, bool], Outcome]:
         outcome = Outcome()
         if type(result) is not dict:
             return outcome
-        data = _replace_body(result)
+        data = _replace_body(result, outcome)
         if data is not None and "json" in str(result.get("contentType", "")):
             body = json.loads(data)
             if type(body) is dict:
