@@ -22,6 +22,7 @@ from llm_otel.providers._endpoint import EndpointCache
 from llm_otel.telemetry import Endpoint, Operation
 from llm_otel.telemetry import _names as n
 
+from ._content import CONTENT
 from ._contrib import CONTRIB_MODULE, CONTRIB_TARGET, contrib_wrapper
 from ._invoke import (
     ANTHROPIC,
@@ -57,10 +58,13 @@ def _no_stream(_result: Any, _injected: bool) -> None:
 
 def _converse(stream: bool) -> Operation:
     if not stream:
-        return Operation(n.OP_CHAT, _endpoint, read_converse, read_converse_response, _no_stream, model=model_id)
+        return Operation(
+            n.OP_CHAT, _endpoint, read_converse, read_converse_response, _no_stream, model_id, content=CONTENT
+        )
     events = stream_of("stream", ConverseEvents)
+    read = streamed(read_converse)
     return Operation(
-        n.OP_CHAT, _endpoint, streamed(read_converse), read_converse_response, events, model_id, stream_key="stream"
+        n.OP_CHAT, _endpoint, read, read_converse_response, events, model_id, content=CONTENT, stream_key="stream"
     )
 
 
