@@ -16,7 +16,7 @@ MESSAGES = [
     {"role": "user", "content": [{"text": "weather in Paris?"}]},
     {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "P"}}}]},
     {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"json": {"temp": 20}}]}}]},
-    {"role": "user", "content": [{"text": "and then?"}, {"cachePoint": {"type": "default"}}]},
+    {"role": "user", "content": [{"text": "and then?"}, {"image": {"format": "png", "source": {"bytes": b"\x89PNG"}}}]},
 ]
 INPUT = [
     {"role": "user", "parts": [{"type": "text", "content": "weather in Paris?"}]},
@@ -25,7 +25,7 @@ INPUT = [
         "parts": [{"type": "tool_call", "id": "t1", "name": "get_weather", "arguments": {"city": "P"}}],
     },
     {"role": "user", "parts": [{"type": "tool_call_response", "id": "t1", "response": [{"temp": 20}]}]},
-    {"role": "user", "parts": [{"type": "text", "content": "and then?"}, {"type": "cachePoint"}]},
+    {"role": "user", "parts": [{"type": "text", "content": "and then?"}, {"type": "image"}]},  # never its bytes
 ]
 THREE = {"role": "assistant", "parts": [{"type": "text", "content": "This is a."}], "finish_reason": "length"}
 
