@@ -506,9 +506,9 @@ def bedrock_otel(bedrock_otel_with: Callable[..., Recorded]) -> Recorded:
     return bedrock_otel_with()
 
 
-def bedrock_client(url: str, service: str = "bedrock-runtime") -> Any:
+def bedrock_client(url: str, service: str = "bedrock-runtime", **config: Any) -> Any:
     """A botocore client on the fake provider: dummy credentials sign offline; no retries, so that an
-    injected error reaches the caller at once."""
+    injected error reaches the caller at once; ``config``: more of botocore's ``Config``."""
     import boto3
     from botocore.config import Config
 
@@ -518,7 +518,7 @@ def bedrock_client(url: str, service: str = "bedrock-runtime") -> Any:
         region_name="us-east-1",
         aws_access_key_id="test-key",
         aws_secret_access_key="test-secret",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, **config),
     )
 
 

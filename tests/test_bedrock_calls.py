@@ -248,3 +248,13 @@ def test_invoke_body_cut_short_fails_the_callers_read_as_before(bedrock_otel: Re
     span = bedrock_otel.span()
     assert span.status.status_code is StatusCode.ERROR
     assert dict(span.attributes or {})["error.type"] == "botocore.ResponseStreamingError"
+
+
+def test_read_timeout_is_a_timeout(bedrock_otel: Recorded, fake: FakeProvider) -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    fake.push(Behavior(hang=5))
+    with pytest.raises(ReadTimeoutError) as raised:
+        bedrock_client(fake.url, read_timeout=0.2).converse(modelId=NOVA, messages=CONVERSE_MESSAGES)
+    assert dict(bedrock_otel.span().attributes or {})["error.type"] == "botocore.ReadTimeoutError"
+    assert classify(raised.value).reason == "timeout"
