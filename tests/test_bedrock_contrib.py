@@ -14,6 +14,7 @@ from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 
 from conftest import CONVERSE_MESSAGES, NOVA, Recorded, bedrock_client, make_recorded
 from llm_otel.fake import FakeProvider
+from llm_otel.providers.bedrock import BedrockInstrumentor
 from llm_otel.telemetry import _names as n
 
 
@@ -72,8 +73,6 @@ def test_one_inference_span_with_both(
     assert {dict(point.attributes or {})["gen_ai.provider.name"] for point in points} == {"aws.bedrock"}
     if not ours_first:
         # The contrib's uninstrument removes the outermost wrapper, whoever's: undo in reverse order.
-        from llm_otel.providers.bedrock import BedrockInstrumentor
-
         BedrockInstrumentor().uninstrument()
 
 
@@ -93,8 +92,6 @@ def test_contrib_still_traces_other_calls(
 def test_contrib_traces_bedrock_again_once_we_uninstrument(
     bedrock: Any, bedrock_otel_with: Callable[..., Recorded], contrib: Callable[[Recorded], None]
 ) -> None:
-    from llm_otel.providers.bedrock import BedrockInstrumentor
-
     recorded = make_recorded()
     bedrock_otel_with(recorded)
     contrib(recorded)
@@ -102,3 +99,27 @@ def test_contrib_traces_bedrock_again_once_we_uninstrument(
     bedrock.converse(modelId=NOVA, messages=CONVERSE_MESSAGES)
     assert scopes(recorded) != [n.INSTRUMENTATION_SCOPE]
     assert len(recorded.spans()) == 1
+
+
+def test_aiobotocore_calls_keep_the_contribs_span(bedrock_otel: Recorded) -> None:
+    """aiobotocore's client is not traced here: asked from the contrib's async wrapper, the extension
+    still traces Bedrock's operations; asked from its sync one, it does not."""
+    import asyncio
+
+    import botocore.session
+    from opentelemetry.instrumentation.botocore.extensions.bedrock import _BedrockRuntimeExtension
+    from opentelemetry.instrumentation.botocore.extensions.types import _AwsSdkCallContext
+
+    client = botocore.session.get_session().create_client(
+        "bedrock-runtime", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    extension = _BedrockRuntimeExtension(_AwsSdkCallContext(client, ("Converse", {"modelId": NOVA})))
+
+    def sync_patched_api_call() -> bool:
+        return bool(extension.should_trace_service_call())
+
+    async def async_patched_api_call() -> bool:
+        return bool(extension.should_trace_service_call())
+
+    assert sync_patched_api_call() is False
+    assert asyncio.run(async_patched_api_call()) is True

@@ -70,6 +70,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     #: The SDK's top-level modules, whose import triggers patching: one, or one per package layout
     #: when releases moved the SDK, since importing a namespace package (``mistralai`` 2.x) runs no hook.
     root_modules: tuple[str, ...]
+    #: Other packages' instrumentor entry points that may run beside this one and still give a call
+    #: one span (``llm-otel doctor`` does not warn of them).
+    coexisting: tuple[str, ...] = ()
 
     # BaseInstrumentor makes one instance per class and calls __init__ on every construction,
     # so state lives in class-level defaults replaced per instance, never reset by __init__.

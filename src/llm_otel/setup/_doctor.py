@@ -82,8 +82,9 @@ def _entry_points(group: str) -> list[str]:
 def _others(ours: set[str]) -> list[str]:
     """Instrumentors of other packages for the SDKs we instrument: both would record every call."""
     found = []
+    harmless = {name for cls in _INSTRUMENTORS for name in cls.coexisting}
     for ep in metadata.entry_points(group="opentelemetry_instrumentor"):
-        if not ep.value.startswith("llm_otel.") and any(sdk in ep.name for sdk in ours):
+        if not ep.value.startswith("llm_otel.") and ep.name not in harmless and any(sdk in ep.name for sdk in ours):
             found.append(f"{ep.name} ({ep.value})")
     return sorted(found)
 

@@ -113,6 +113,9 @@ class BedrockInstrumentor(ProviderInstrumentor):
     requirement = "botocore >= 1.34.116"
     # The contrib instrumentation's Bedrock extension is imported on its first Bedrock call.
     root_modules = ("botocore", CONTRIB_MODULE)
+    # The contrib's botocore instrumentation traces no call we trace (see _contrib); aiobotocore's
+    # traces calls we do not.
+    coexisting = ("botocore", "aiobotocore")
 
     def _patch_all(self) -> None:
         contrib = sys.modules.get(CONTRIB_MODULE)
