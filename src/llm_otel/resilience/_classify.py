@@ -111,7 +111,8 @@ _BY_AWS_CODE: Mapping[str, Verdict] = {
 # botocore's transport errors (no ClientError: no answer came).
 _AWS_TIMEOUTS = frozenset({"ReadTimeoutError", "ConnectTimeoutError"})
 _AWS_CONNECTION = frozenset({"HTTPClientError", "ConnectionError"})
-_HTTP_PACKAGES = frozenset({"httpx", "httpx2", "httpcore", "aiohttp"})
+# urllib3: botocore lets a connection lost mid-stream through unwrapped (``ProtocolError``).
+_HTTP_PACKAGES = frozenset({"httpx", "httpx2", "httpcore", "aiohttp", "urllib3"})
 # Status errors: the generated SDKs' APIStatusError, mistralai's SDKError and its MistralError base
 # (every error of a response, a stream's error event included, whose status is then the 200).
 _STATUS_ERRORS = frozenset({"APIStatusError", "SDKError", "MistralError"})
@@ -198,7 +199,7 @@ def classify(exc: BaseException) -> Verdict:
         return _from_body(exc) or SERVER_ERROR
     if type(exc).__module__.partition(".")[0] in _HTTP_PACKAGES:
         # Transport errors some SDK releases let through unwrapped mid-stream.
-        return TIMEOUT if "TimeoutException" in names else CONNECTION
+        return TIMEOUT if names & {"TimeoutException", "TimeoutError"} else CONNECTION
     return UNKNOWN
 
 
