@@ -6,10 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 OLDEST := .venv-oldest
 # The floors of pyproject.toml: the oldest SDKs and the oldest OpenTelemetry and wrapt we support.
-OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 ollama==0.4.0 mistralai==1.5.0 cohere==5.16.0 "httpx<0.28" opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
+OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 ollama==0.4.0 mistralai==1.5.0 cohere==5.16.0 boto3==1.34.116 botocore==1.34.116 "httpx<0.28" opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
 	opentelemetry-exporter-otlp==1.42.0 opentelemetry-exporter-prometheus==0.63b0 \
 	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0 \
-	$(foreach name,system-metrics asgi wsgi fastapi django grpc requests httpx,opentelemetry-instrumentation-$(name)==0.63b0)
+	$(foreach name,system-metrics asgi wsgi fastapi django grpc requests httpx botocore,opentelemetry-instrumentation-$(name)==0.63b0)
 # The frameworks tests/frameworks drives the SDKs through, at the versions docs/frameworks.md lists. They
 # get a virtualenv of their own: instructor caps jiter, which holds openai at 3.3, and pydantic-ai 2.38
 # fails on anthropic 2.x's message types, which holds anthropic at 1.17.

@@ -1,9 +1,10 @@
 """What differs between the measured providers: the request, the canned response bytes, the clients.
 
 Everything else (the timed loops, the OTel set-up, the statistics) is the same for every provider.
-The response bytes are built once, valid as the provider's API sends them (JSON, and SSE or NDJSON
-for streams), and served by an in-process ``MockTransport`` of the SDK's HTTP library (``httpx2``,
-``httpx`` for ollama): no sockets, no network noise.
+The response bytes are built once, valid as the provider's API sends them (JSON, and SSE, NDJSON or
+AWS's event stream for streams), and served by an in-process ``MockTransport`` of the SDK's HTTP
+library (``httpx2``, ``httpx`` for ollama), or by botocore's ``before-send`` event, which answers a
+request before it is sent: no sockets, no network noise.
 Standard library only at import time: ``run.py`` reads the constants with any interpreter.
 """
 
@@ -48,6 +49,10 @@ class Provider:
     async_suffix: str = ""
     # The method a stream is opened with, when not ``method`` with ``stream=True`` (mistralai's ``chat.stream``).
     stream_method: str = ""
+    # The key of the result dict holding the stream, when the result is not the stream (botocore's "stream").
+    stream_key: str = ""
+    # No async client (botocore): the async scenario repeats the sync call, so that every table has its rows.
+    sync_only: bool = False
 
     def metric_attributes(self) -> dict[str, Any]:
         """The attribute set a per-chunk histogram record carries (the call's metric attributes)."""
@@ -430,4 +435,103 @@ COHERE = Provider(
     stream_method="chat_stream",
 )
 
-PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC, OLLAMA, MISTRAL, COHERE)}
+# --- Bedrock: converse ----------------------------------------------------------------------------
+
+_BEDROCK_MODEL = "us.amazon.nova-lite-v1:0"
+_BEDROCK_USAGE = {"inputTokens": 21, "outputTokens": 3, "totalTokens": 24}
+
+
+def _bedrock_completion() -> bytes:
+    message = {"role": "assistant", "content": [{"text": "Hello there."}]}
+    body = {"output": {"message": message}, "stopReason": "end_turn", "usage": _BEDROCK_USAGE}
+    return json.dumps({**body, "metrics": {"latencyMs": 250}}).encode()
+
+
+def _bedrock_stream(content_chunks: int) -> bytes:
+    """messageStart, one delta per token, contentBlockStop, messageStop, metadata with the usage."""
+    from llm_otel.fake._eventstream import event
+
+    def frame(name: str, payload: dict[str, Any]) -> bytes:
+        return event(name, json.dumps(payload).encode())
+
+    delta = frame("contentBlockDelta", {"delta": {"text": " there"}, "contentBlockIndex": 0})
+    parts = [frame("messageStart", {"role": "assistant"}), *(delta for _ in range(content_chunks))]
+    parts += [frame("contentBlockStop", {"contentBlockIndex": 0}), frame("messageStop", {"stopReason": "end_turn"})]
+    parts.append(frame("metadata", {"usage": _BEDROCK_USAGE, "metrics": {"latencyMs": 250}}))
+    return b"".join(parts)
+
+
+class _CannedRaw:
+    """What botocore reads a response from (urllib3's response, in its place): the canned bytes."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_kwargs: Any) -> Any:
+        yield self.body
+
+    def read(self, amount: int | None = None) -> bytes:
+        body, self.body = self.body, b""
+        return body
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@dataclass(frozen=True)
+class BotocoreProvider(Provider):
+    """A botocore client per canned body, answered by its ``before-send`` event (no urllib3, no socket)."""
+
+    def make_clients(self) -> dict[str, Any]:
+        import botocore.session
+        from botocore.awsrequest import AWSResponse
+
+        session = botocore.session.get_session()
+        bodies = {
+            "call": (self.completion_body(), "application/json"),
+            "stream_1": (self.stream_body(1), self.stream_type),
+            "stream_201": (self.stream_body(LONG_STREAM), self.stream_type),
+        }
+        clients: dict[str, Any] = {}
+        for name, (body, content_type) in bodies.items():
+            client = session.create_client(
+                "bedrock-runtime", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+            )
+            headers = {"content-type": content_type, "x-amzn-RequestId": "req-bench"}
+
+            def answer(request: Any, body: bytes = body, headers: dict[str, str] = headers, **_kwargs: Any) -> Any:
+                return AWSResponse(request.url, 200, headers, _CannedRaw(body))
+
+            client.meta.events.register("before-send.bedrock-runtime", answer)
+            clients[name] = clients[f"{name}_async"] = client
+        return clients
+
+
+BEDROCK = BotocoreProvider(
+    name="botocore",
+    title="Bedrock (botocore)",
+    base_url="https://bedrock-runtime.us-east-1.amazonaws.com",
+    address="bedrock-runtime.us-east-1.amazonaws.com",
+    model=_BEDROCK_MODEL,
+    response_model="",
+    request={
+        "modelId": _BEDROCK_MODEL,
+        "system": [{"text": "You are a terse assistant."}],
+        "messages": [{"role": "user", "content": [{"text": "Say hello."}]}],
+        "inferenceConfig": {"temperature": 0.2, "topP": 0.9, "maxTokens": 64},
+    },
+    clients=("", ""),
+    method="converse",
+    target=("botocore.client", "BaseClient", "BaseClient"),
+    completion_body=_bedrock_completion,
+    stream_body=_bedrock_stream,
+    request_id_header="x-amzn-RequestId",
+    client_options=_api_client,  # unused: make_clients builds botocore clients
+    stream_type="application/vnd.amazon.eventstream",
+    provider_name="aws.bedrock",
+    stream_method="converse_stream",
+    stream_key="stream",
+    sync_only=True,
+)
+
+PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC, OLLAMA, MISTRAL, COHERE, BEDROCK)}

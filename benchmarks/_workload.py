@@ -145,9 +145,11 @@ class Workload:
         opened = self.provider.stream_method
         create = self._create(name, opened)
         request = self.request if opened else {**self.request, "stream": True}
+        key = self.provider.stream_key
         start = time.perf_counter_ns()
         for _ in range(n):
-            for _chunk in create(**request):
+            result = create(**request)
+            for _chunk in result[key] if key else result:
                 pass
         return time.perf_counter_ns() - start
 
@@ -159,6 +161,8 @@ class Workload:
         return time.perf_counter_ns() - start
 
     def call_async(self, n: int) -> int:
+        if self.provider.sync_only:
+            return self.call_sync(n)
         create, request = self._create("call_async"), self.request
 
         async def batch() -> int:

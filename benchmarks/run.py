@@ -49,6 +49,7 @@ COMMON = (
     "ollama==0.6.3",
     "mistralai==3.7.0",
     "cohere==7.3.1",
+    "botocore==1.44.18",
     "opentelemetry-api==1.45.2",
     "opentelemetry-sdk==1.45.2",
     "wrapt==2.5.2",

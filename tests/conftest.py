@@ -551,3 +551,43 @@ async def co(request: pytest.FixtureRequest, fake: FakeProvider) -> AsyncIterato
     built = CohereApi(request.param, fake.url)
     yield built
     await built.aclose()
+
+
+# --- Bedrock --------------------------------------------------------------------------------------
+
+NOVA = "amazon.nova-lite-v1:0"
+CONVERSE_MESSAGES = [{"role": "user", "content": [{"text": "say hello to the test suite"}]}]  # 6 input tokens
+
+
+@pytest.fixture
+def bedrock_otel_with() -> Iterator[Callable[..., Recorded]]:
+    """Instrument Bedrock with fresh providers and the given instrumentor options."""
+    from llm_otel.providers.bedrock import BedrockInstrumentor
+
+    yield from instrumenting(BedrockInstrumentor())
+
+
+@pytest.fixture
+def bedrock_otel(bedrock_otel_with: Callable[..., Recorded]) -> Recorded:
+    return bedrock_otel_with()
+
+
+def bedrock_client(url: str, service: str = "bedrock-runtime", **config: Any) -> Any:
+    """A botocore client on the fake provider: dummy credentials sign offline; no retries, so that an
+    injected error reaches the caller at once; ``config``: more of botocore's ``Config``."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test-key",
+        aws_secret_access_key="test-secret",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, **config),
+    )
+
+
+@pytest.fixture
+def bedrock(fake: FakeProvider) -> Any:
+    return bedrock_client(fake.url)

@@ -339,3 +339,34 @@ def test_every_cohere_v2_method_is_wrapped_or_excused(cohere_instrumented: None)
         assert wrapped <= methods
         assert wrapped & excused == set()
         assert wrapped >= {"chat", "chat_stream", "embed"}
+
+
+# --- bedrock --------------------------------------------------------------------------------------
+
+BEDROCK_NOT_INSTRUMENTED = {
+    "ApplyGuardrail": "a guardrail check of given text: no model generates anything",
+    "CountTokens": "a token count, not generation",
+    "InvokeGuardrailChecks": "guardrail checks of given content: no model generates anything",
+    "InvokeModelWithBidirectionalStream": "bidirectional (speech) streams over HTTP/2: not yet instrumented",
+    "StartAsyncInvoke": "an asynchronous invocation runs later, offline, into S3",
+    "GetAsyncInvoke": "the status of an asynchronous invocation",
+    "ListAsyncInvokes": "the list of asynchronous invocations",
+}
+
+
+def test_every_bedrock_runtime_operation_is_routed_or_excused() -> None:
+    import botocore.client
+    import botocore.session
+
+    from llm_otel.providers.bedrock import OPERATIONS, BedrockInstrumentor
+
+    operations = set(botocore.session.get_session().get_service_model("bedrock-runtime").operation_names)
+    assert operations - OPERATIONS - set(BEDROCK_NOT_INSTRUMENTED) == set(), "route or excuse these"
+    assert operations >= OPERATIONS
+    assert OPERATIONS.isdisjoint(BEDROCK_NOT_INSTRUMENTED)
+    BedrockInstrumentor().instrument()
+    try:
+        assert isinstance(vars(botocore.client.BaseClient)["_make_api_call"], wrapt.FunctionWrapper)
+    finally:
+        BedrockInstrumentor().uninstrument()
+    assert not isinstance(vars(botocore.client.BaseClient)["_make_api_call"], wrapt.FunctionWrapper)

@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 import llm_otel
 from conftest import Api, Recorded, make_recorded
 from llm_otel.fake import FakeProvider
+from llm_otel.providers.bedrock import BedrockInstrumentor
 from llm_otel.providers.cohere import CohereInstrumentor
 from llm_otel.providers.mistral import MistralInstrumentor
 from llm_otel.providers.openai import OpenAIInstrumentor
@@ -110,6 +111,7 @@ def test_entry_point_is_ours_and_loads() -> None:
     assert points["llm_otel_openai"].load() is OpenAIInstrumentor
     assert points["llm_otel_mistral"].load() is MistralInstrumentor
     assert points["llm_otel_cohere"].load() is CohereInstrumentor
+    assert points["llm_otel_bedrock"].load() is BedrockInstrumentor
 
 
 def test_top_level_instrument_reports_what_it_instrumented() -> None:
@@ -120,6 +122,7 @@ def test_top_level_instrument_reports_what_it_instrumented() -> None:
             "ollama >= 0.4",
             "mistralai >= 1.5",
             "cohere >= 5.16",
+            "botocore >= 1.34.116",
         ]  # all in the test venvs
         # The SDKs only: the service instrumentations (tests/test_service.py) would patch httpx for every test after.
         assert llm_otel.instrument(services=False) == every

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-PROVIDERS = ("openai", "anthropic", "ollama", "mistralai", "cohere")
+PROVIDERS = ("openai", "anthropic", "ollama", "mistralai", "cohere", "botocore")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("llm-otel",)
 
 
 def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
     from llm_otel.providers.anthropic import AnthropicInstrumentor
+    from llm_otel.providers.bedrock import BedrockInstrumentor
     from llm_otel.providers.cohere import CohereInstrumentor
     from llm_otel.providers.mistral import MistralInstrumentor
     from llm_otel.providers.ollama import OllamaInstrumentor
@@ -26,5 +27,6 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
         "ollama": OllamaInstrumentor,
         "mistralai": MistralInstrumentor,
         "cohere": CohereInstrumentor,
+        "botocore": BedrockInstrumentor,
     }
     instrumentor[provider.name]().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)

@@ -10,6 +10,7 @@ from opentelemetry.trace import TracerProvider
 from ._services import installed, instance, instrument_services, prefer_stable_http
 from .providers._base import ProviderInstrumentor
 from .providers.anthropic import AnthropicInstrumentor
+from .providers.bedrock import BedrockInstrumentor
 from .providers.cohere import CohereInstrumentor
 from .providers.mistral import MistralInstrumentor
 from .providers.ollama import OllamaInstrumentor
@@ -21,6 +22,7 @@ _INSTRUMENTORS: tuple[type[ProviderInstrumentor], ...] = (
     OllamaInstrumentor,
     MistralInstrumentor,
     CohereInstrumentor,
+    BedrockInstrumentor,
 )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from . import _eventstream
 from ._wire import JSONReply, SSEEvent, SSEReply, WireFormat, WireRequest
 
 _log = logging.getLogger(__name__)
@@ -169,9 +170,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send_stream(self, req: WireRequest, wire: WireFormat | None, reply: SSEReply) -> None:
         behavior = req.behavior
-        ndjson = reply.framing == "ndjson"
-        media = "application/x-ndjson" if ndjson else "text/event-stream; charset=utf-8"
-        headers = {"content-type": media, "cache-control": "no-cache"}
+        framing = reply.framing
+        headers = {"content-type": _MEDIA[framing], "cache-control": "no-cache"}
         self._start_response(req, wire, 200, {**headers, **reply.headers})
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
@@ -185,24 +185,33 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if event.paced:
                 self._wait(behavior.ttft if paced == 0 else behavior.chunk_delay)
                 paced += 1
-            self._write_chunk(_encode_event(event, ndjson, truncate=behavior.malformed and sent == 0))
+            self._write_chunk(_encode_event(event, framing, truncate=behavior.malformed and sent == 0))
             sent += 1
         if behavior.drop_after_chunks is not None:
             raise _Abort  # fewer events than N: still never send the terminator
         finale = reply.error_events(sent) if behavior.stream_error_after_chunks is not None else reply.terminator
         for event in finale:
-            self._write_chunk(_encode_event(event, ndjson))
+            self._write_chunk(_encode_event(event, framing))
         self.wfile.write(b"0\r\n\r\n")
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
 
-def _encode_event(event: SSEEvent, ndjson: bool, *, truncate: bool = False) -> bytes:
+_MEDIA = {
+    "sse": "text/event-stream; charset=utf-8",
+    "ndjson": "application/x-ndjson",
+    "eventstream": "application/vnd.amazon.eventstream",
+}
+
+
+def _encode_event(event: SSEEvent, framing: str, *, truncate: bool = False) -> bytes:
     data = event.data if isinstance(event.data, str) else json.dumps(event.data, separators=(",", ":"))
     if truncate:
         data = data[: len(data) // 2]
-    if ndjson:
+    if framing == "eventstream":
+        return _eventstream.event(event.event or "chunk", data.encode())
+    if framing == "ndjson":
         return data.encode() + b"\n"
     lines = [f"event: {event.event}"] if event.event else []
     lines += [f"data: {line}" for line in data.split("\n")]

@@ -63,9 +63,11 @@ class SSEReply:
     error_events: Callable[[int], Sequence[SSEEvent]] = _no_error_events
     """Builds the provider's in-stream error, given how many events were already sent."""
     headers: Mapping[str, str] = field(default_factory=dict)
-    framing: Literal["sse", "ndjson"] = "sse"
+    framing: Literal["sse", "ndjson", "eventstream"] = "sse"
     """``"ndjson"`` sends each event's data as one JSON line (``application/x-ndjson``, event names
-    dropped), as Ollama streams; the behaviour's pacing, drops and errors apply the same way."""
+    dropped), as Ollama streams; ``"eventstream"`` each event as a message of AWS's binary event
+    stream, named by the event's name (see ``_eventstream``), as Bedrock streams. The behaviour's
+    pacing, drops and errors apply the same way."""
 
 
 Handler = Callable[[WireRequest], JSONReply | SSEReply]

@@ -11,7 +11,6 @@ from typing import Any
 import wrapt
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import Span, TracerProvider
 
 from llm_otel._log import internal_error, logger
@@ -71,6 +70,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     #: The SDK's top-level modules, whose import triggers patching: one, or one per package layout
     #: when releases moved the SDK, since importing a namespace package (``mistralai`` 2.x) runs no hook.
     root_modules: tuple[str, ...]
+    #: Other packages' instrumentor entry points that may run beside this one and still give a call
+    #: one span (``llm-otel doctor`` does not warn of them).
+    coexisting: tuple[str, ...] = ()
 
     # BaseInstrumentor makes one instance per class and calls __init__ on every construction,
     # so state lives in class-level defaults replaced per instance, never reset by __init__.
@@ -144,5 +146,24 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         self._telemetry = None
         for owner, method in reversed(self._patched):
-            unwrap(owner, method)
+            _unwrap(owner, method)
         self._patched = ()
+
+
+def _unwrap(owner: Any, method: str) -> None:
+    """Remove our wrapper of ``owner.method`` wherever it is in the chain of wrappers.
+
+    Another instrumentation may have wrapped the same method over ours (the contrib botocore
+    one wraps ``_make_api_call`` too): removing the outermost wrapper, as OpenTelemetry's
+    ``unwrap`` does, would remove theirs and leave ours recording.
+    """
+    outer: Any = None
+    current = owner.__dict__.get(method)
+    while isinstance(current, wrapt.FunctionWrapper):
+        if getattr(current._self_wrapper, "__module__", "").startswith("llm_otel."):
+            if outer is None:
+                setattr(owner, method, current.__wrapped__)
+            else:
+                outer.__wrapped__ = current.__wrapped__
+            return
+        outer, current = current, current.__wrapped__

@@ -6,7 +6,8 @@ their exception names (``APIStatusError`` with ``status_code`` and ``body``, ``A
 any SDK. Provider-specific signals (anthropic's 529 and in-stream ``overloaded_error``, openai's
 ``insufficient_quota`` and ``context_length_exceeded``, ollama's one ``ResponseError`` for every
 status, mistralai's ``SDKError`` and its other ``MistralError``s, whose body is the response's
-text, cohere's ``ApiError`` with one subclass per status) are rows of the same table.
+text, cohere's ``ApiError`` with one subclass per status, botocore's ``ClientError``s named by their
+error code) are rows of the same table.
 """
 
 from __future__ import annotations
@@ -91,8 +92,29 @@ _BY_BODY: Mapping[str, Verdict] = {
     "request_too_large": CONTEXT_LENGTH,  # anthropic 413
     "internal_server_error": SERVER_ERROR,  # mistral, also inside a stream
 }
-_CONTEXT_PHRASES = ("prompt is too long", "maximum context length", "context window")
-_HTTP_PACKAGES = frozenset({"httpx", "httpx2", "httpcore", "aiohttp"})
+_CONTEXT_PHRASES = ("prompt is too long", "maximum context length", "context window", "input is too long")
+# botocore: every AWS service error is a ClientError whose response names its code (an error event
+# inside a Bedrock stream names it in lower camel case: ``modelStreamErrorException``).
+_BY_AWS_CODE: Mapping[str, Verdict] = {
+    "ThrottlingException": RATE_LIMITED,
+    "ServiceQuotaExceededException": QUOTA,
+    "ModelNotReadyException": OVERLOADED,
+    "ModelTimeoutException": TIMEOUT,
+    "ServiceUnavailableException": SERVER_ERROR,
+    "InternalServerException": SERVER_ERROR,
+    "ModelErrorException": SERVER_ERROR,
+    "ModelStreamErrorException": SERVER_ERROR,
+    "AccessDeniedException": AUTH,
+    "UnrecognizedClientException": AUTH,
+    "ExpiredTokenException": AUTH,
+    "ResourceNotFoundException": NOT_FOUND,
+    "ValidationException": BAD_REQUEST,
+}
+# botocore's transport errors (no ClientError: no answer came).
+_AWS_TIMEOUTS = frozenset({"ReadTimeoutError", "ConnectTimeoutError"})
+_AWS_CONNECTION = frozenset({"HTTPClientError", "ConnectionError"})
+# urllib3: botocore lets a connection lost mid-stream through unwrapped (``ProtocolError``).
+_HTTP_PACKAGES = frozenset({"httpx", "httpx2", "httpcore", "aiohttp", "urllib3"})
 # Status errors: the generated SDKs' APIStatusError, mistralai's SDKError and its MistralError base
 # (every error of a response, a stream's error event included, whose status is then the 200), and
 # cohere's ApiError, base of its TooManyRequestsError, BadRequestError ...
@@ -127,6 +149,24 @@ def _from_body(exc: BaseException) -> Verdict | None:
     return found
 
 
+def _from_aws(exc: BaseException) -> Verdict:
+    response = getattr(exc, "response", None)
+    response = response if isinstance(response, Mapping) else {}
+    error = response.get("Error")
+    error = error if isinstance(error, Mapping) else {}
+    code = str(error.get("Code") or "")
+    found = _BY_AWS_CODE.get(code[:1].upper() + code[1:])
+    if found is BAD_REQUEST and any(phrase in str(error.get("Message") or "").lower() for phrase in _CONTEXT_PHRASES):
+        return CONTEXT_LENGTH
+    if found is not None:
+        return found
+    metadata = response.get("ResponseMetadata")
+    status = metadata.get("HTTPStatusCode") if isinstance(metadata, Mapping) else None
+    if not isinstance(status, int):
+        return UNKNOWN
+    return _BY_STATUS.get(status, SERVER_ERROR if status >= 500 else BAD_REQUEST)
+
+
 def classify(exc: BaseException) -> Verdict:
     """The built-in verdict for an exception raised by a route (see docs/resilience.md)."""
     names = {cls.__name__ for cls in type(exc).__mro__}
@@ -147,6 +187,12 @@ def classify(exc: BaseException) -> Verdict:
             return _BY_STATUS.get(status, SERVER_ERROR)
         # anthropic reports an in-stream error event as a status error of the stream's 200.
         return _BY_STATUS.get(status, BAD_REQUEST if status >= 400 else UNKNOWN)
+    if "ClientError" in names and type(exc).__module__.startswith("botocore"):
+        return _from_aws(exc)
+    if names & _AWS_TIMEOUTS:
+        return TIMEOUT
+    if names & _AWS_CONNECTION and type(exc).__module__.startswith("botocore"):
+        return CONNECTION
     if "HTTPValidationError" in names:  # mistralai 1.x: a 422 whose exception keeps no status
         return BAD_REQUEST
     if "ResponseError" in names and isinstance(status, int):
@@ -156,7 +202,7 @@ def classify(exc: BaseException) -> Verdict:
         return _from_body(exc) or SERVER_ERROR
     if type(exc).__module__.partition(".")[0] in _HTTP_PACKAGES:
         # Transport errors some SDK releases let through unwrapped mid-stream.
-        return TIMEOUT if "TimeoutException" in names else CONNECTION
+        return TIMEOUT if names & {"TimeoutException", "TimeoutError"} else CONNECTION
     return UNKNOWN
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -55,7 +56,10 @@ def _sdks() -> list[dict[str, Any]]:
             if not already:
                 instrumentor.instrument()
                 for module in cls.root_modules:
-                    __import__(module)
+                    # A root module may be another package's (bedrock's: the contrib botocore
+                    # instrumentation it keeps to one span), absent here.
+                    with contextlib.suppress(ImportError):
+                        __import__(module)
             patched = len(instrumentor._patched)
             if not already:
                 instrumentor.uninstrument()
@@ -78,8 +82,9 @@ def _entry_points(group: str) -> list[str]:
 def _others(ours: set[str]) -> list[str]:
     """Instrumentors of other packages for the SDKs we instrument: both would record every call."""
     found = []
+    harmless = {name for cls in _INSTRUMENTORS for name in cls.coexisting}
     for ep in metadata.entry_points(group="opentelemetry_instrumentor"):
-        if not ep.value.startswith("llm_otel.") and any(sdk in ep.name for sdk in ours):
+        if not ep.value.startswith("llm_otel.") and ep.name not in harmless and any(sdk in ep.name for sdk in ours):
             found.append(f"{ep.name} ({ep.value})")
     return sorted(found)
 

@@ -23,6 +23,9 @@ Attributes = dict[str, AttributeValue]
 _STATUS_DESCRIPTION_MAX = 200
 # Generic status errors, named by their HTTP status in error.type.
 _BY_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError", "ApiError"})
+# Generic service errors, named by the error code of their response (botocore's: every code the
+# service model does not list, and every error event inside a stream).
+_BY_CODE_ERRORS = frozenset({"ClientError", "EventStreamError"})
 
 
 class Outcome:
@@ -32,6 +35,7 @@ class Outcome:
         "attributes",
         "cache_creation_tokens",
         "cache_read_tokens",
+        "error",
         "finish_reasons",
         "input_tokens",
         "output_tokens",
@@ -51,6 +55,9 @@ class Outcome:
         self.reasoning_tokens: int | None = None
         # Provider-specific span attributes (e.g. a system fingerprint), set only when recording.
         self.attributes: Attributes | None = None
+        # What the SDK raised while the response was read for us (botocore's InvokeModel body, read
+        # before the caller's read, which raises it then): the call failed.
+        self.error: BaseException | None = None
 
 
 class Accumulator(Protocol):
@@ -70,14 +77,23 @@ def error_type(exc: BaseException) -> str:
     ``openai._exceptions.RateLimitError``), builtins bare (``TimeoutError``). SDKs raise one class
     per well-known status and a generic ``APIStatusError`` for the rest, where the status says more
     (unless it is no error status: anthropic raises it for an error event in a 200 stream);
-    mistralai raises its ``SDKError`` for every status, cohere its ``ApiError`` for a status it has no class for.
+    mistralai raises its ``SDKError`` for every status, cohere its ``ApiError`` for a status it has no
+    class for. botocore raises one class per error code
+    its service model lists (``botocore.ThrottlingException``) and a generic ``ClientError`` or
+    ``EventStreamError`` for the others, named by the response's code (``botocore.<Code>``).
     """
     cls = type(exc)
+    package = cls.__module__.partition(".")[0]
     if cls.__name__ in _BY_STATUS_ERRORS:
         status = getattr(exc, "status_code", None)
         if isinstance(status, int) and status >= 400:
             return str(status)
-    package = cls.__module__.partition(".")[0]
+    elif cls.__name__ in _BY_CODE_ERRORS:
+        response = getattr(exc, "response", None)
+        error = response.get("Error") if isinstance(response, dict) else None
+        code = error.get("Code") if isinstance(error, dict) else None
+        if isinstance(code, str) and code:
+            return f"{package}.{code[:1].upper()}{code[1:]}"
     return cls.__qualname__ if package == "builtins" else f"{package}.{cls.__qualname__}"
 
 

@@ -62,6 +62,8 @@ class Operation:
     ``raw``, when set, says whether a result is a raw HTTP response whose body the caller reads
     later (``with_raw_response`` on a stream, ``with_streaming_response``): its ``parse()``
     result is then observed as a direct call's would be (see ``_raw``).
+    ``stream_key``, when set, names the key of a result dict that holds its stream (botocore's
+    ``{"stream": EventStream, ...}``): the proxy replaces the stream there, and the dict is returned.
     """
 
     name: str
@@ -75,6 +77,7 @@ class Operation:
     raw: Callable[[Any], bool] | None = None
     # How to read the call's message content; None for methods without any (embeddings).
     content: ContentReader | None = None
+    stream_key: str | None = None
 
 
 def _begin(
@@ -130,7 +133,11 @@ def _settle(op: Operation, invocation: Invocation, result: Any, injected: bool, 
         accumulator = op.stream(result, injected)
         if accumulator is not None:
             invocation.accumulator = accumulator if invocation.content is None else invocation.content.tee(accumulator)
-            return (AsyncStream if is_async else SyncStream)(result, invocation)
+            proxy = AsyncStream if is_async else SyncStream
+            if op.stream_key is None:
+                return proxy(result, invocation)
+            result[op.stream_key] = proxy(result[op.stream_key], invocation)
+            return result
         if op.raw is not None and op.raw(result):
             return _raw_proxy(op, invocation, result, injected, is_async)
         if invocation.content is not None:
@@ -139,7 +146,7 @@ def _settle(op: Operation, invocation: Invocation, result: Any, injected: bool, 
     except Exception as err:
         internal_error("response", err)
         outcome = None
-    invocation.finish(outcome)
+    invocation.finish(outcome, outcome.error if outcome is not None else None)
     return result
 
 
@@ -327,8 +334,9 @@ def async_wrapper(telemetry: Telemetry, op: Operation) -> Callable[..., Any]:
 
 
 #: Picks the operation of a low-level request and the request's keywords (its JSON body), from the
-#: request method's arguments; None for a request that is no inference call.
-Route = Callable[[tuple[Any, ...], Mapping[str, Any]], "tuple[Operation, dict[str, Any]] | None"]
+#: request method's instance and arguments; None for a request that is no inference call. The
+#: instance matters where one method serves many APIs (botocore's ``_make_api_call``, every service).
+Route = Callable[[Any, tuple[Any, ...], Mapping[str, Any]], "tuple[Operation, dict[str, Any]] | None"]
 
 
 def request_wrapper(telemetry: Telemetry, route: Route, is_async: bool) -> Callable[..., Any]:
@@ -343,7 +351,7 @@ def request_wrapper(telemetry: Telemetry, route: Route, is_async: bool) -> Calla
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if context.get_value(_IN_CALL) is None:
             try:
-                routed = route(args, kwargs)
+                routed = route(instance, args, kwargs)
             except Exception as err:
                 internal_error("request", err)
                 routed = None

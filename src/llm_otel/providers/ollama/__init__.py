@@ -44,7 +44,7 @@ ROUTES: Mapping[str, Operation] = {
 }
 
 
-def _route(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
+def _route(_client: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
     # _request(cls, method, url, *, json=..., stream=...)
     operation = ROUTES.get(args[2]) if len(args) > 2 else None
     if operation is None:

@@ -145,7 +145,9 @@ class OpenAIInstrumentor(ProviderInstrumentor):
             )
         }
 
-        def route(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
+        def route(
+            _client: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+        ) -> tuple[Operation, dict[str, Any]] | None:
             operation = below.get(args[0] if args else kwargs.get("path", ""))
             if operation is None:
                 return None
