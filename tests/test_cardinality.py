@@ -88,7 +88,7 @@ def test_sanitize(raw: str, clean: str) -> None:
 
 def test_a_value_seen_before_keeps_its_place_after_the_cap() -> None:
     bounded = BoundedValues(n.REQUEST_MODEL, 2)
-    assert [bounded(v) for v in ("a", "b", "c", "a", "b", "d")] == ["a", "b", "_OTHER", "a", "b", "_OTHER"]
+    assert [bounded.value(v) for v in ("a", "b", "c", "a", "b", "d")] == ["a", "b", "_OTHER", "a", "b", "_OTHER"]
     assert len(bounded) == 2
 
 

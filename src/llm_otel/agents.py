@@ -134,7 +134,7 @@ class AgentScope:
                 _current_agent.reset(tokens[1])
             attrs = dict(self._metric_attributes)
             if self._name:
-                attrs[self._bounded.attribute] = self._bounded(self._name)
+                attrs[self._bounded.attribute] = self._bounded.value(self._name)
             if exc is not None:
                 kind = error_type(exc)
                 attrs[n.ERROR_TYPE] = kind
@@ -222,7 +222,7 @@ def invoke_agent(
         {
             n.OPERATION_NAME: n.OP_INVOKE_AGENT,
             n.PROVIDER_NAME: provider,
-            n.REQUEST_MODEL: guard.request_model(model) if model else None,
+            n.REQUEST_MODEL: guard.request_model.value(model) if model else None,
         }
     )
     return AgentScope(n.OP_INVOKE_AGENT, name, guard.agent, attributes, metric, tracer_provider, meter_provider)

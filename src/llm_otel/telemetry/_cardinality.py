@@ -57,7 +57,9 @@ class BoundedValues:
         self._full = False
         self._lock = threading.Lock()
 
-    def __call__(self, value: str) -> str:
+    # A method, not __call__: calling an instance goes through a slot the interpreter does not
+    # specialise, and this runs twice per call.
+    def value(self, value: str) -> str:
         """The value to record for ``value``: its sanitised form, or ``_OTHER`` past the cap."""
         found = self._seen.get(value)
         if found is not None:

@@ -129,7 +129,7 @@ class Invocation:
         self.operation = operation
         self.model = model
         # Metrics see the model bounded (see _cardinality); the span, one per call, the model as given.
-        bounded = guard.request_model(model) if model else None
+        bounded = guard.request_model.value(model) if model else None
         attrs: Attributes = {n.OPERATION_NAME: operation, n.PROVIDER_NAME: provider}
         if bounded:
             attrs[n.REQUEST_MODEL] = bounded
@@ -209,7 +209,7 @@ class Invocation:
         instruments.in_flight.leave(self._flight)
         attrs = self.attrs
         if outcome is not None and outcome.response_model:
-            attrs = {**attrs, n.RESPONSE_MODEL: guard.response_model(outcome.response_model)}
+            attrs = {**attrs, n.RESPONSE_MODEL: guard.response_model.value(outcome.response_model)}
         span = self.span
         recording = span.is_recording()
         # One set_attributes call for everything the span learnt after it started.

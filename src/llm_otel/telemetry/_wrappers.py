@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from contextvars import Token
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -29,9 +29,10 @@ from ._raw import AsyncRawResponse, SyncRawResponse
 from ._record import Accumulator, Attributes, Invocation, Outcome
 from ._stream import AsyncManager, AsyncStream, SyncManager, SyncStream
 
-# Marks the context inside one of our calls, so that a low-level request method the call goes
-# through (see ``request_wrapper``) does not record it a second time.
-_IN_CALL = context.create_key("llm_otel_in_call")
+# True inside one of our calls, so that a low-level request method the call goes through (see
+# ``request_wrapper``) does not record it a second time. A context variable of its own rather than a
+# key of the OTel context: every request reads it, and this costs one C call, not a context copy.
+_IN_CALL: ContextVar[bool] = ContextVar("llm_otel_in_call", default=False)
 
 
 class Endpoint(NamedTuple):
@@ -110,9 +111,17 @@ def _begin(
     return invocation, injected
 
 
-def _in_call(span: Any) -> Context:
-    """The context of one of our calls: its span current, and marked as ours."""
-    return context.set_value(_IN_CALL, True, trace.set_span_in_context(span))
+_CallTokens = tuple[Token[Context], Token[bool]]
+
+
+def _enter_call(span: Any) -> _CallTokens:
+    """Make the call's span current and mark the context as inside one of our calls."""
+    return context.attach(trace.set_span_in_context(span)), _IN_CALL.set(True)
+
+
+def _leave_call(tokens: _CallTokens) -> None:
+    _IN_CALL.reset(tokens[1])
+    context.detach(tokens[0])
 
 
 _async_parse: dict[type, bool] = {}
@@ -172,12 +181,12 @@ class _EnteredManager(wrapt.BaseObjectProxy[Any]):
         self._self_call = (telemetry, op, instance, kwargs)
         self._self_stream: SyncStream | AsyncStream | None = None
 
-    def _self_begin(self) -> tuple[Invocation, Token[Context]] | None:
+    def _self_begin(self) -> tuple[Invocation, _CallTokens] | None:
         telemetry, op, instance, kwargs = self._self_call
         begun = _begin(telemetry, op, instance, kwargs)
         if begun is None:
             return None
-        return begun[0], context.attach(_in_call(begun[0].span))
+        return begun[0], _enter_call(begun[0].span)
 
     def _self_entered(self, invocation: Invocation, entered: Any, is_async: bool) -> None:
         op = self._self_call[1]
@@ -215,7 +224,7 @@ class _SyncEnteredManager(_EnteredManager):
             invocation.finish(None, exc)
             raise
         finally:
-            context.detach(token)
+            _leave_call(token)
         self._self_entered(invocation, entered, is_async=False)
         return entered
 
@@ -238,7 +247,7 @@ class _AsyncEnteredManager(_EnteredManager):
             invocation.finish(None, exc)
             raise
         finally:
-            context.detach(token)
+            _leave_call(token)
         self._self_entered(invocation, entered, is_async=True)
         return entered
 
@@ -277,14 +286,14 @@ def _call(
     if begun is None:
         return wrapped(*args, **kwargs)
     invocation, injected = begun
-    token = context.attach(_in_call(invocation.span))
+    tokens = _enter_call(invocation.span)
     try:
         result = wrapped(*args, **kwargs)
     except BaseException as exc:
         invocation.finish(None, exc)
         raise
     finally:
-        context.detach(token)
+        _leave_call(tokens)
     return _settle(op, invocation, result, injected, is_async=False)
 
 
@@ -302,14 +311,14 @@ async def _async_call(
     if begun is None:
         return await wrapped(*args, **kwargs)
     invocation, injected = begun
-    token = context.attach(_in_call(invocation.span))
+    tokens = _enter_call(invocation.span)
     try:
         result = await wrapped(*args, **kwargs)
     except BaseException as exc:
         invocation.finish(None, exc)
         raise
     finally:
-        context.detach(token)
+        _leave_call(tokens)
     return _settle(op, invocation, result, injected, is_async=True)
 
 
@@ -349,7 +358,7 @@ def request_wrapper(telemetry: Telemetry, route: Route, is_async: bool) -> Calla
     call = _async_call if is_async else _call
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        if context.get_value(_IN_CALL) is None:
+        if not _IN_CALL.get():
             try:
                 routed = route(instance, args, kwargs)
             except Exception as err:
