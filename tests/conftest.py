@@ -485,3 +485,56 @@ class MistralApi(Api):
 @pytest.fixture(params=["sync", "async"])
 def mistral(request: pytest.FixtureRequest, fake: FakeProvider) -> MistralApi:
     return MistralApi(request.param, fake.mistral_server_url)
+
+
+# --- Google GenAI ---------------------------------------------------------------------------------
+
+GEMINI_MODEL = "gemini-2.5-flash"
+PROMPT = "say hello to the test suite"  # 6 input tokens
+# The suite's function tool, as a Gemini function declaration.
+GEMINI_TOOLS = [{"function_declarations": [dict(TOOLS[0]["function"])]}]
+
+
+@pytest.fixture
+def gemini_otel_with() -> Iterator[Callable[..., Recorded]]:
+    """Instrument google-genai with fresh providers and the given instrumentor options."""
+    from llm_otel.providers.google_genai import GoogleGenAIInstrumentor
+
+    yield from instrumenting(GoogleGenAIInstrumentor())
+
+
+@pytest.fixture
+def gemini_otel(gemini_otel_with: Callable[..., Recorded]) -> Recorded:
+    return gemini_otel_with()
+
+
+class GeminiApi(Api):
+    """A google-genai client on the fake provider, driven through ``client.models`` or ``client.aio.models``.
+
+    A behaviour rides on the call's ``config.http_options`` headers, as a caller's own headers would.
+    """
+
+    def __init__(self, mode: str, base_url: str, **client_kwargs: Any) -> None:
+        from google import genai
+
+        self.mode = mode
+        client_kwargs.setdefault("api_key", "test-key")
+        self.sync_client = genai.Client(http_options={"base_url": base_url}, **client_kwargs)
+        self.client = self.sync_client.aio if mode == "async" else self.sync_client
+
+    async def generate(
+        self, behavior: Behavior | None = None, *, method: str = "models.generate_content", **kwargs: Any
+    ) -> Any:
+        kwargs.setdefault("model", GEMINI_MODEL)
+        kwargs.setdefault("contents", PROMPT)
+        if behavior is not None:
+            kwargs["config"] = {**(kwargs.get("config") or {}), "http_options": {"headers": behavior.header()}}
+        return await self.call(method, **kwargs)
+
+    async def stream(self, behavior: Behavior | None = None, **kwargs: Any) -> Any:
+        return await self.generate(behavior, method="models.generate_content_stream", **kwargs)
+
+
+@pytest.fixture(params=["sync", "async"])
+def gemini(request: pytest.FixtureRequest, fake: FakeProvider) -> GeminiApi:
+    return GeminiApi(request.param, fake.url)

@@ -10,6 +10,7 @@ from opentelemetry.trace import TracerProvider
 from ._services import installed, instance, instrument_services, prefer_stable_http
 from .providers._base import ProviderInstrumentor
 from .providers.anthropic import AnthropicInstrumentor
+from .providers.google_genai import GoogleGenAIInstrumentor
 from .providers.mistral import MistralInstrumentor
 from .providers.ollama import OllamaInstrumentor
 from .providers.openai import OpenAIInstrumentor
@@ -19,6 +20,7 @@ _INSTRUMENTORS: tuple[type[ProviderInstrumentor], ...] = (
     AnthropicInstrumentor,
     OllamaInstrumentor,
     MistralInstrumentor,
+    GoogleGenAIInstrumentor,
 )
 
 

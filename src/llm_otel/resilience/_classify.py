@@ -6,7 +6,8 @@ their exception names (``APIStatusError`` with ``status_code`` and ``body``, ``A
 any SDK. Provider-specific signals (anthropic's 529 and in-stream ``overloaded_error``, openai's
 ``insufficient_quota`` and ``context_length_exceeded``, ollama's one ``ResponseError`` for every
 status, mistralai's ``SDKError`` and its other ``MistralError``s, whose body is the response's
-text) are rows of the same table.
+text, google-genai's ``ClientError`` and ``ServerError``, whose status is their ``code``) are rows of
+the same table.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ _BY_BODY: Mapping[str, Verdict] = {
     "request_too_large": CONTEXT_LENGTH,  # anthropic 413
     "internal_server_error": SERVER_ERROR,  # mistral, also inside a stream
 }
-_CONTEXT_PHRASES = ("prompt is too long", "maximum context length", "context window")
+# The last is Gemini's: "The input token count (N) exceeds the maximum number of tokens allowed (M)."
+_CONTEXT_PHRASES = ("prompt is too long", "maximum context length", "context window", "number of tokens allowed")
 _HTTP_PACKAGES = frozenset({"httpx", "httpx2", "httpcore", "aiohttp"})
 # Status errors: the generated SDKs' APIStatusError, mistralai's SDKError and its MistralError base
 # (every error of a response, a stream's error event included, whose status is then the 200).
@@ -150,6 +152,12 @@ def classify(exc: BaseException) -> Verdict:
     if "ResponseError" in names and isinstance(status, int):
         # ollama: one class for every status, and -1 for an error line inside a stream (its runner failed).
         return _BY_STATUS.get(status, BAD_REQUEST if 400 <= status < 500 else SERVER_ERROR)
+    code = getattr(exc, "code", None)
+    if "APIError" in names and isinstance(code, int) and type(exc).__module__.startswith("google."):
+        # google-genai: ClientError / ServerError (a stream's error chunk too) with the HTTP status in ``code``.
+        if any(phrase in str(getattr(exc, "message", "") or "").lower() for phrase in _CONTEXT_PHRASES):
+            return CONTEXT_LENGTH
+        return _BY_STATUS.get(code) or (SERVER_ERROR if code >= 500 else BAD_REQUEST if code >= 400 else UNKNOWN)
     if "APIError" in names:  # openai's in-stream error event: no status, only a body
         return _from_body(exc) or SERVER_ERROR
     if type(exc).__module__.partition(".")[0] in _HTTP_PACKAGES:

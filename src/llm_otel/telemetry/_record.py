@@ -21,8 +21,16 @@ if TYPE_CHECKING:
 
 Attributes = dict[str, AttributeValue]
 _STATUS_DESCRIPTION_MAX = 200
-# Generic status errors, named by their HTTP status in error.type.
-_BY_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError"})
+# Generic status errors, named by their HTTP status in error.type: the class name and the attribute
+# holding the status (google-genai's ClientError and ServerError, for every 4xx and 5xx, keep it in ``code``).
+_BY_STATUS_ERRORS = {
+    "APIStatusError": "status_code",
+    "SDKError": "status_code",
+    "ClientError": "code",
+    "ServerError": "code",
+}
+# Namespace packages, whose classes are named by their distribution's two first levels (``google.genai``).
+_NAMESPACES = frozenset({"google"})
 
 
 class Outcome:
@@ -70,14 +78,17 @@ def error_type(exc: BaseException) -> str:
     ``openai._exceptions.RateLimitError``), builtins bare (``TimeoutError``). SDKs raise one class
     per well-known status and a generic ``APIStatusError`` for the rest, where the status says more
     (unless it is no error status: anthropic raises it for an error event in a 200 stream);
-    mistralai raises its ``SDKError`` for every status.
+    mistralai raises its ``SDKError`` for every status, google-genai a ``ClientError`` or ``ServerError``.
     """
     cls = type(exc)
-    if cls.__name__ in _BY_STATUS_ERRORS:
-        status = getattr(exc, "status_code", None)
-        if isinstance(status, int) and status >= 400:
+    status_attribute = _BY_STATUS_ERRORS.get(cls.__name__)
+    if status_attribute is not None:
+        status = getattr(exc, status_attribute, None)
+        if isinstance(status, int) and not isinstance(status, bool) and status >= 400:
             return str(status)
-    package = cls.__module__.partition(".")[0]
+    package, _, rest = cls.__module__.partition(".")
+    if package in _NAMESPACES and rest:
+        package = f"{package}.{rest.partition('.')[0]}"
     return cls.__qualname__ if package == "builtins" else f"{package}.{cls.__qualname__}"
 
 
