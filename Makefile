@@ -6,10 +6,16 @@ PYTHON ?= python3
 VENV := .venv
 OLDEST := .venv-oldest
 # The floors of pyproject.toml: the oldest SDKs and the oldest OpenTelemetry and wrapt we support.
-OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 ollama==0.4.0 mistralai==1.5.0 "httpx<0.28" opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
+OLDEST_OTEL := opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
 	opentelemetry-exporter-otlp==1.42.0 opentelemetry-exporter-prometheus==0.63b0 \
 	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0 \
 	$(foreach name,system-metrics asgi wsgi fastapi django grpc requests httpx,opentelemetry-instrumentation-$(name)==0.63b0)
+OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 ollama==0.4.0 mistralai==1.5.0 "httpx<0.28" $(OLDEST_OTEL)
+# google-genai 1.8 needs httpx 0.28, which ollama 0.4 refuses: its floor is tested in a virtualenv of its own
+# (openai beside it, which the tests' shared fixtures import).
+OLDEST_GENAI := .venv-oldest-genai
+OLDEST_GENAI_PINS := google-genai==1.8.0 openai==1.66.0 $(OLDEST_OTEL)
+GENAI_TESTS := tests/test_gemini_calls.py tests/test_gemini_streams.py tests/test_fake_gemini.py
 # The frameworks tests/frameworks drives the SDKs through, at the versions docs/frameworks.md lists. They
 # get a virtualenv of their own: instructor caps jiter, which holds openai at 3.3, and pydantic-ai 2.38
 # fails on anthropic 2.x's message types, which holds anthropic at 1.17.
@@ -30,6 +36,11 @@ $(OLDEST)/.installed: pyproject.toml $(VENV)/.installed
 	$(VENV)/bin/uv pip install -q --python $(OLDEST)/bin/python -e ".[dev,process,web]" $(OLDEST_PINS)
 	touch $@
 
+$(OLDEST_GENAI)/.installed: pyproject.toml $(VENV)/.installed
+	$(PYTHON) -m venv $(OLDEST_GENAI)
+	$(VENV)/bin/uv pip install -q --python $(OLDEST_GENAI)/bin/python -e ".[dev]" $(OLDEST_GENAI_PINS)
+	touch $@
+
 $(FRAMEWORKS)/.installed: pyproject.toml $(VENV)/.installed
 	$(PYTHON) -m venv $(FRAMEWORKS)
 	$(VENV)/bin/uv pip install -q --python $(FRAMEWORKS)/bin/python -e ".[dev]" $(FRAMEWORK_PINS)
@@ -43,9 +54,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check src tests benchmarks docs/_gen
 	$(VENV)/bin/mypy --strict src
 
-test: lint $(OLDEST)/.installed $(FRAMEWORKS)/.installed
+test: lint $(OLDEST)/.installed $(OLDEST_GENAI)/.installed $(FRAMEWORKS)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 	$(OLDEST)/bin/python -m pytest $(PYTEST_ARGS)
+	$(OLDEST_GENAI)/bin/python -m pytest $(GENAI_TESTS) $(PYTEST_ARGS)
 	$(FRAMEWORKS)/bin/python -m pytest tests/frameworks $(PYTEST_ARGS)
 
 docs: $(VENV)/.installed
@@ -60,7 +72,7 @@ bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(OLDEST) $(FRAMEWORKS)
+	rm -rf $(VENV) $(OLDEST) $(OLDEST_GENAI) $(FRAMEWORKS)
 
 # The compose stack's generated files (deploy/): the dashboards, Prometheus configuration and rules that
 # `llm-otel dashboards` writes, for the services of docker-compose.yml. The repository's collector

@@ -535,6 +535,26 @@ class GeminiApi(Api):
         return await self.generate(behavior, method="models.generate_content_stream", **kwargs)
 
 
+@pytest.fixture
+async def make_gemini() -> AsyncIterator[Callable[..., GeminiApi]]:
+    """Make google-genai clients; their async HTTP clients are closed in the test's event loop.
+
+    Every client opens one at construction, and releases before ``aclose()`` close it from
+    ``__del__``, on whatever loop runs then: a later test's, where it fails.
+    """
+    made: list[GeminiApi] = []
+
+    def make(mode: str, base_url: str, **client_kwargs: Any) -> GeminiApi:
+        made.append(GeminiApi(mode, base_url, **client_kwargs))
+        return made[-1]
+
+    yield make
+    for api in made:
+        http = getattr(api.sync_client._api_client, "_async_httpx_client", None)
+        if http is not None:
+            await http.aclose()
+
+
 @pytest.fixture(params=["sync", "async"])
-def gemini(request: pytest.FixtureRequest, fake: FakeProvider) -> GeminiApi:
-    return GeminiApi(request.param, fake.url)
+def gemini(request: pytest.FixtureRequest, fake: FakeProvider, make_gemini: Callable[..., GeminiApi]) -> GeminiApi:
+    return make_gemini(request.param, fake.url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from conftest import GEMINI_MODEL, GEMINI_TOOLS, GeminiApi, Recorded, drain, maybe_await
 from llm_otel.fake import Behavior, FakeProvider
 
+pytest.importorskip("google.genai")  # not in the virtualenv of the other SDKs' floors (see the Makefile)
 pytestmark = pytest.mark.anyio
 
 # gemini-2.5-flash in the shipped table: USD per token of input, cached input, output (thoughts included).
@@ -23,14 +25,16 @@ async def test_generate_records_span_and_metrics(gemini: GeminiApi, fake: FakePr
     assert span.name == f"chat {GEMINI_MODEL}"
     assert span.kind is SpanKind.CLIENT
     assert span.status.status_code is StatusCode.UNSET
+    # Releases before the response id was read (1.x) drop it (the fake sends one).
+    identified = {"gen_ai.response.id": reply.response_id} if getattr(reply, "response_id", None) else {}
     assert dict(span.attributes or {}) == {
+        **identified,
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "gcp.gemini",
         "gen_ai.request.model": GEMINI_MODEL,
         "server.address": "127.0.0.1",
         "server.port": fake.port,
         "gen_ai.response.model": GEMINI_MODEL,
-        "gen_ai.response.id": reply.response_id,
         "gen_ai.usage.input_tokens": 6,
         "gen_ai.usage.output_tokens": 12,
         "gen_ai.response.finish_reasons": ("stop",),
@@ -113,6 +117,8 @@ async def test_function_call_is_finish_reason_tool_call(gemini: GeminiApi, gemin
 
 async def test_cached_and_thought_tokens_are_recorded(gemini: GeminiApi, gemini_otel: Recorded) -> None:
     reply = await gemini.generate(Behavior(cached_tokens=4, reasoning_tokens=5))
+    if not hasattr(reply.usage_metadata, "thoughts_token_count"):
+        pytest.skip("this release drops the usage fields it does not model (thoughts)")
     assert (reply.usage_metadata.candidates_token_count, reply.usage_metadata.thoughts_token_count) == (12, 5)
     attrs = gemini_otel.attributes()
     assert attrs["gen_ai.usage.input_tokens"] == 6  # the cached content included
@@ -120,6 +126,13 @@ async def test_cached_and_thought_tokens_are_recorded(gemini: GeminiApi, gemini_
     assert attrs["gen_ai.usage.output_tokens"] == 17  # the candidates and the thoughts
     assert attrs["gen_ai.usage.reasoning.output_tokens"] == 5
     assert attrs["llm_otel.usage.cost"] == pytest.approx(2 * INPUT + 4 * CACHED + 17 * OUTPUT)
+
+
+async def test_cached_tokens_are_recorded_without_thoughts(gemini: GeminiApi, gemini_otel: Recorded) -> None:
+    await gemini.generate(Behavior(cached_tokens=4))
+    attrs = gemini_otel.attributes()
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.cache_read.input_tokens"]) == (6, 4)
+    assert (attrs["gen_ai.usage.output_tokens"], "gen_ai.usage.reasoning.output_tokens" in attrs) == (12, False)
 
 
 async def test_embeddings_are_recorded(gemini: GeminiApi, fake: FakeProvider, gemini_otel: Recorded) -> None:
@@ -143,8 +156,10 @@ async def test_embeddings_are_recorded(gemini: GeminiApi, fake: FakeProvider, ge
     }  # the Gemini API reports no usage for embeddings
 
 
-async def test_vertex_ai_express_mode_is_its_provider(fake: FakeProvider, gemini_otel: Recorded) -> None:
-    api = GeminiApi("sync", fake.url, vertexai=True)
+async def test_vertex_ai_express_mode_is_its_provider(
+    fake: FakeProvider, gemini_otel: Recorded, make_gemini: Callable[..., GeminiApi]
+) -> None:
+    api = make_gemini("sync", fake.url, vertexai=True)
     await api.generate()
     assert fake.requests[-1].path.startswith("/v1beta1/publishers/google/models/")
     attrs = gemini_otel.attributes()
@@ -153,12 +168,14 @@ async def test_vertex_ai_express_mode_is_its_provider(fake: FakeProvider, gemini
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_vertex_ai_project_is_its_provider(fake: FakeProvider, gemini_otel: Recorded, mode: str) -> None:
+async def test_vertex_ai_project_is_its_provider(
+    fake: FakeProvider, gemini_otel: Recorded, make_gemini: Callable[..., GeminiApi], mode: str
+) -> None:
     from google.oauth2.credentials import Credentials
 
     # An access token that needs no refresh: Vertex AI's Google auth, offline.
     credentials = Credentials(token="test-token")
-    api = GeminiApi(mode, fake.url, api_key=None, vertexai=True, project="p", location="l", credentials=credentials)
+    api = make_gemini(mode, fake.url, api_key=None, vertexai=True, project="p", location="l", credentials=credentials)
     await api.generate(model=f"publishers/google/models/{GEMINI_MODEL}")
     assert fake.requests[-1].path.endswith(f"/locations/l/publishers/google/models/{GEMINI_MODEL}:generateContent")
     attrs = gemini_otel.attributes()
@@ -188,6 +205,10 @@ async def test_a_chat_stream_is_traced_once(gemini: GeminiApi, gemini_otel: Reco
 def get_weather(city: str) -> str:
     """Weather of a city."""
     return f"sunny in {city}"
+
+
+# The types themselves, not this module's postponed strings: early releases read them as they are.
+get_weather.__annotations__ = {"city": str, "return": str}
 
 
 async def test_each_request_of_automatic_function_calling_has_its_span(

@@ -113,6 +113,8 @@ def test_entry_point_is_ours_and_loads() -> None:
 def test_top_level_instrument_reports_what_it_instrumented() -> None:
     try:
         every = ["openai >= 1.66", "anthropic >= 0.40", "ollama >= 0.4", "mistralai >= 1.5"]  # all in the test venvs
+        if "google-genai" in importlib.metadata.packages_distributions().get("google", []):
+            every.append("google-genai >= 1.8")  # not beside the other SDKs' floors (see the Makefile)
         # The SDKs only: the service instrumentations (tests/test_service.py) would patch httpx for every test after.
         assert llm_otel.instrument(services=False) == every
         assert llm_otel.instrument(services=False) == every  # twice is harmless

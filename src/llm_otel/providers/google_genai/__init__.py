@@ -1,11 +1,11 @@
-"""Google GenAI instrumentor: the ``google-genai`` SDK 1.0+ (``from google import genai``), sync and async.
+"""Google GenAI instrumentor: the ``google-genai`` SDK 1.8+ (``from google import genai``), sync and async.
 
 One client speaks to the Gemini API or, with ``vertexai=True``, to Vertex AI; ``client.models``
 (``Models``) and ``client.aio.models`` (``AsyncModels``) hold the inference methods. The public
 ``generate_content`` and ``generate_content_stream`` may send several requests for one call:
 automatic function calling sends one per round of function calls, and automatic continuation (2.x
 and later) one per continued reply. Their per-request methods, ``_generate_content`` and
-``_generate_content_stream`` (present from 1.0 on, with the same keywords), are the ones patched, so
+``_generate_content_stream`` (present from the first release on, with the same keywords), are the ones patched, so
 that each request has its span and its own usage. Chats (``client.chats.create(...).send_message``
 and ``send_message_stream``) call ``generate_content`` and are traced there, once per request.
 ``embed_content`` sends one request and is patched itself.
@@ -63,7 +63,7 @@ class GoogleGenAIInstrumentor(ProviderInstrumentor):
         genai.Client(api_key=...).models.generate_content(model="gemini-2.5-flash", contents="Hi")
     """
 
-    requirement = "google-genai >= 1.0"
+    requirement = "google-genai >= 1.8"
     root_modules = ("google.genai",)
 
     def patches(self, config: dict[str, Any]) -> Iterable[Patch]:

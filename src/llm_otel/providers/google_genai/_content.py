@@ -64,7 +64,8 @@ def _message(role: Any, parts: list[Part]) -> Message:
 
 
 def _is_content(item: Any) -> bool:
-    return (isinstance(item, Mapping) and "parts" in item) or type(item).__name__ == "Content"
+    # A Content or its subclasses (UserContent, ModelContent), or its dict.
+    return (isinstance(item, Mapping) and "parts" in item) or any(c.__name__ == "Content" for c in type(item).__mro__)
 
 
 def messages(contents: Any) -> list[Message]:
