@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import openai
 import pytest
 import wrapt
@@ -516,11 +517,27 @@ class GeminiApi(Api):
 
     def __init__(self, mode: str, base_url: str, **client_kwargs: Any) -> None:
         from google import genai
+        from google.genai import _api_client
 
-        self.mode = mode
+        # "async" speaks through httpx, "aiohttp" through aiohttp, which the SDK prefers when installed.
+        aiohttp = getattr(_api_client, "has_aiohttp", False)
+        if mode == "aiohttp" and not aiohttp:
+            pytest.skip("this release's async client speaks through httpx only")
+        options: dict[str, Any] = {"base_url": base_url}
+        if mode == "async" and aiohttp:  # a transport of one's own makes the SDK keep to httpx
+            options["async_client_args"] = {"transport": httpx.AsyncHTTPTransport()}
+        self.mode = "sync" if mode == "sync" else "async"
         client_kwargs.setdefault("api_key", "test-key")
-        self.sync_client = genai.Client(http_options={"base_url": base_url}, **client_kwargs)
-        self.client = self.sync_client.aio if mode == "async" else self.sync_client
+        self.sync_client = genai.Client(http_options=options, **client_kwargs)
+        self.client = self.sync_client if mode == "sync" else self.sync_client.aio
+
+    async def close(self) -> None:
+        """Close the async HTTP client (releases before ``aio.aclose()`` hold only httpx's)."""
+        aclose = getattr(self.sync_client.aio, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        else:
+            await self.sync_client._api_client._async_httpx_client.aclose()
 
     async def generate(
         self, behavior: Behavior | None = None, *, method: str = "models.generate_content", **kwargs: Any
@@ -550,11 +567,9 @@ async def make_gemini() -> AsyncIterator[Callable[..., GeminiApi]]:
 
     yield make
     for api in made:
-        http = getattr(api.sync_client._api_client, "_async_httpx_client", None)
-        if http is not None:
-            await http.aclose()
+        await api.close()
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", "async", "aiohttp"])
 def gemini(request: pytest.FixtureRequest, fake: FakeProvider, make_gemini: Callable[..., GeminiApi]) -> GeminiApi:
     return make_gemini(request.param, fake.url)
