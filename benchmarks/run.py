@@ -48,6 +48,7 @@ COMMON = (
     "anthropic==2.13.0",
     "ollama==0.6.3",
     "mistralai==3.7.0",
+    "google-genai==3.6.1",
     "opentelemetry-api==1.45.2",
     "opentelemetry-sdk==1.45.2",
     "wrapt==2.5.2",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-PROVIDERS = ("openai", "anthropic", "ollama", "mistralai")
+PROVIDERS = ("openai", "anthropic", "ollama", "mistralai", "google-genai")
 VENV = "llm-otel"
 SET_GLOBALS = False
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-PROVIDERS = ("openai", "anthropic", "ollama", "mistralai")
+PROVIDERS = ("openai", "anthropic", "ollama", "mistralai", "google-genai")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("llm-otel",)
 
 
 def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
     from llm_otel.providers.anthropic import AnthropicInstrumentor
+    from llm_otel.providers.google_genai import GoogleGenAIInstrumentor
     from llm_otel.providers.mistral import MistralInstrumentor
     from llm_otel.providers.ollama import OllamaInstrumentor
     from llm_otel.providers.openai import OpenAIInstrumentor
@@ -24,5 +25,6 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
         "anthropic": AnthropicInstrumentor,
         "ollama": OllamaInstrumentor,
         "mistralai": MistralInstrumentor,
+        "google-genai": GoogleGenAIInstrumentor,
     }
     instrumentor[provider.name]().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
