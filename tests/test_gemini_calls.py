@@ -236,3 +236,34 @@ def test_sdk_model_names_are_priced_for_both_providers(model: str, priced: str) 
 
     found: Any = prices.per_token("gcp.gemini", model)
     assert found == prices.per_token("gcp.vertex_ai", priced) is not None
+
+
+@pytest.mark.parametrize(
+    ("reason", "called", "expected"),
+    [
+        ("STOP", False, "stop"),
+        ("STOP", True, "tool_call"),
+        ("MAX_TOKENS", False, "length"),
+        ("SAFETY", False, "content_filter"),
+        ("RECITATION", False, "content_filter"),
+        ("MALFORMED_FUNCTION_CALL", True, "error"),
+        ("OTHER", False, "other"),
+    ],
+)
+def test_finish_reasons_map_to_the_conventions(reason: str, called: bool, expected: str) -> None:
+    from google.genai import types
+
+    from llm_otel.providers.google_genai._read import finish_reason
+
+    assert finish_reason(types.FinishReason(reason), called) == finish_reason(reason, called) == expected
+
+
+def test_a_blocked_prompt_is_content_filtered() -> None:
+    from google.genai import types
+
+    from llm_otel.providers.google_genai._read import read_response
+
+    feedback = types.GenerateContentResponsePromptFeedback(block_reason=types.BlockedReason.SAFETY)
+    usage = types.GenerateContentResponseUsageMetadata(prompt_token_count=9, total_token_count=9)
+    outcome = read_response(types.GenerateContentResponse(prompt_feedback=feedback, usage_metadata=usage), True)
+    assert (outcome.finish_reasons, outcome.input_tokens, outcome.output_tokens) == (["content_filter"], 9, None)

@@ -10,7 +10,8 @@ deterministic token counts and injectable latency, errors, hangs, drops and malf
 
 Anthropic's Messages API is served on the same port (``anthropic.Anthropic(base_url=provider.url)``),
 and so is Ollama's (``ollama.Client(host=provider.url)``), NDJSON streams included, and Mistral's
-under a prefix of its own (``Mistral(server_url=provider.mistral_server_url)``).
+under a prefix of its own (``Mistral(server_url=provider.mistral_server_url)``), and Gemini's, for the
+Gemini API and Vertex AI (``genai.Client(http_options={"base_url": provider.url}, ...)``).
 
 It also serves Azure OpenAI's paths (``openai.AzureOpenAI(azure_endpoint=provider.url, ...)``)
 and answers structured-output requests (``response_format`` / ``text.format``) with JSON
