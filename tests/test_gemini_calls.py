@@ -267,3 +267,17 @@ def test_a_blocked_prompt_is_content_filtered() -> None:
     usage = types.GenerateContentResponseUsageMetadata(prompt_token_count=9, total_token_count=9)
     outcome = read_response(types.GenerateContentResponse(prompt_feedback=feedback, usage_metadata=usage), True)
     assert (outcome.finish_reasons, outcome.input_tokens, outcome.output_tokens) == (["content_filter"], 9, None)
+
+
+def test_uninstrument_restores_every_original() -> None:
+    import wrapt
+    from google.genai import models
+
+    from llm_otel.providers.google_genai import METHODS, GoogleGenAIInstrumentor
+
+    names = [method for method, _ in METHODS]
+    originals = {(cls, name): vars(cls)[name] for cls in (models.Models, models.AsyncModels) for name in names}
+    GoogleGenAIInstrumentor().instrument()
+    assert all(isinstance(vars(cls)[name], wrapt.FunctionWrapper) for cls, name in originals)
+    GoogleGenAIInstrumentor().uninstrument()
+    assert all(vars(cls)[name] is original for (cls, name), original in originals.items())
