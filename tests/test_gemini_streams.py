@@ -167,6 +167,15 @@ def test_context_length_is_classified_from_the_message() -> None:
     assert classify(error).reason == "context_length"
 
 
+def test_other_sdk_errors_are_named_by_their_package() -> None:
+    from google.genai import errors
+
+    from llm_otel.telemetry import error_type
+
+    # google is a namespace package: the distribution's two first levels name the class.
+    assert error_type(errors.UnsupportedFunctionError("no MCP here")) == "google.genai.UnsupportedFunctionError"
+
+
 async def test_unreachable_server_is_a_connection_error(
     gemini_otel: Recorded, make_gemini: Callable[..., GeminiApi]
 ) -> None:
