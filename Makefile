@@ -6,10 +6,17 @@ PYTHON ?= python3
 VENV := .venv
 OLDEST := .venv-oldest
 # The floors of pyproject.toml: the oldest SDKs and the oldest OpenTelemetry and wrapt we support.
-OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 ollama==0.4.0 mistralai==1.5.0 cohere==5.16.0 boto3==1.34.116 botocore==1.34.116 "httpx<0.28" opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
+OLDEST_OTEL := opentelemetry-api==1.42.0 opentelemetry-sdk==1.42.0 \
 	opentelemetry-exporter-otlp==1.42.0 opentelemetry-exporter-prometheus==0.63b0 \
 	opentelemetry-instrumentation==0.63b0 opentelemetry-semantic-conventions==0.63b0 wrapt==2.2.0 \
 	$(foreach name,system-metrics asgi wsgi fastapi django grpc requests httpx botocore,opentelemetry-instrumentation-$(name)==0.63b0)
+OLDEST_PINS := openai==1.66.0 anthropic==0.40.0 ollama==0.4.0 mistralai==1.5.0 cohere==5.16.0 \
+	boto3==1.34.116 botocore==1.34.116 "httpx<0.28" $(OLDEST_OTEL)
+# google-genai 1.8 needs httpx 0.28, which ollama 0.4 refuses: its floor is tested in a virtualenv of its own
+# (openai beside it, which the tests' shared fixtures import).
+OLDEST_GENAI := .venv-oldest-genai
+OLDEST_GENAI_PINS := google-genai==1.8.0 openai==1.66.0 $(OLDEST_OTEL)
+GENAI_TESTS := tests/test_gemini_calls.py tests/test_gemini_streams.py tests/test_fake_gemini.py
 # The frameworks tests/frameworks drives the SDKs through, at the versions docs/frameworks.md lists. They
 # get a virtualenv of their own: instructor caps jiter, which holds openai at 3.3, and pydantic-ai 2.38
 # fails on anthropic 2.x's message types, which holds anthropic at 1.17.
@@ -17,7 +24,7 @@ FRAMEWORKS := .venv-frameworks
 FRAMEWORK_PINS := openai==3.3.0 anthropic==1.17.0 langchain-openai==1.8.1 langchain-anthropic==1.7.10 \
 	openai-agents==0.24.0 instructor==1.17.0 litellm==1.110.2 "pydantic-ai-slim[openai,anthropic]==2.38.0"
 
-.PHONY: demo test test-latest test-oldest test-frameworks lint bench clean deploy docs prices
+.PHONY: demo test test-latest test-oldest test-oldest-genai test-frameworks lint bench clean deploy docs prices
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +35,11 @@ $(VENV)/.installed: pyproject.toml
 $(OLDEST)/.installed: pyproject.toml $(VENV)/.installed
 	$(PYTHON) -m venv $(OLDEST)
 	$(VENV)/bin/uv pip install -q --python $(OLDEST)/bin/python -e ".[dev,process,web]" $(OLDEST_PINS)
+	touch $@
+
+$(OLDEST_GENAI)/.installed: pyproject.toml $(VENV)/.installed
+	$(PYTHON) -m venv $(OLDEST_GENAI)
+	$(VENV)/bin/uv pip install -q --python $(OLDEST_GENAI)/bin/python -e ".[dev]" $(OLDEST_GENAI_PINS)
 	touch $@
 
 $(FRAMEWORKS)/.installed: pyproject.toml $(VENV)/.installed
@@ -45,14 +57,17 @@ lint: $(VENV)/.installed
 
 # The three suites run at once, each in its own processes (much of the suite waits on servers and
 # subprocesses); each one's output is printed whole when it ends, and any failure fails the target.
-test: lint $(OLDEST)/.installed $(FRAMEWORKS)/.installed
-	$(MAKE) --no-print-directory -j3 --output-sync=target test-latest test-oldest test-frameworks
+test: lint $(OLDEST)/.installed $(OLDEST_GENAI)/.installed $(FRAMEWORKS)/.installed
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-latest test-oldest test-oldest-genai test-frameworks
 
 test-latest: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 test-oldest: $(OLDEST)/.installed
 	$(OLDEST)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-oldest-genai: $(OLDEST_GENAI)/.installed
+	$(OLDEST_GENAI)/bin/python -m pytest $(GENAI_TESTS) $(PYTEST_ARGS)
 
 test-frameworks: $(FRAMEWORKS)/.installed
 	$(FRAMEWORKS)/bin/python -m pytest tests/frameworks $(PYTEST_ARGS)
@@ -69,7 +84,7 @@ bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(OLDEST) $(FRAMEWORKS)
+	rm -rf $(VENV) $(OLDEST) $(OLDEST_GENAI) $(FRAMEWORKS)
 
 # The compose stack's generated files (deploy/): the dashboards, Prometheus configuration and rules that
 # `llm-otel dashboards` writes, for the services of docker-compose.yml. The repository's collector

@@ -53,6 +53,8 @@ class Provider:
     stream_key: str = ""
     # No async client (botocore): the async scenario repeats the sync call, so that every table has its rows.
     sync_only: bool = False
+    # The attribute of the async client class's instance that holds the async methods (google-genai's ``aio``).
+    async_attribute: str = ""
 
     def metric_attributes(self) -> dict[str, Any]:
         """The attribute set a per-chunk histogram record carries (the call's metric attributes)."""
@@ -85,7 +87,10 @@ class Provider:
         for name, (body, content_type) in bodies.items():
             mock = transport(body, content_type)
             clients[name] = sync_class(**self.client_options(self.base_url, http, mock, False))
-            clients[f"{name}_async"] = async_class(**self.client_options(self.base_url, http, mock, True))
+            async_client = async_class(**self.client_options(self.base_url, http, mock, True))
+            clients[f"{name}_async"] = (
+                getattr(async_client, self.async_attribute) if self.async_attribute else async_client
+            )
         return clients
 
 
@@ -534,4 +539,74 @@ BEDROCK = BotocoreProvider(
     sync_only=True,
 )
 
-PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC, OLLAMA, MISTRAL, COHERE, BEDROCK)}
+# --- Google GenAI: models.generate_content ----------------------------------------------------------
+
+_GEMINI_HEAD = {"modelVersion": "gemini-2.5-flash", "responseId": "bench0001"}
+
+
+def _gemini_usage(candidates: int) -> dict[str, Any]:
+    details = [{"modality": "TEXT", "tokenCount": 21}]
+    return {
+        "promptTokenCount": 21,
+        "candidatesTokenCount": candidates,
+        "totalTokenCount": 21 + candidates,
+        "promptTokensDetails": details,
+    }
+
+
+def _gemini_chunk(text: str, finish: str | None, candidates: int) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    return {"candidates": [candidate], "usageMetadata": _gemini_usage(candidates), **_GEMINI_HEAD}
+
+
+def _gemini_stream(content_chunks: int) -> bytes:
+    """A chunk per token, each with the usage so far, the last with the finish reason; no terminator."""
+    texts = ["Hello", *([" there"] * (content_chunks - 1))]
+    last = len(texts) - 1
+    return b"".join(
+        b"data: " + json.dumps(_gemini_chunk(text, "STOP" if i == last else None, i + 1)).encode() + b"\r\n\r\n"
+        for i, text in enumerate(texts)
+    )
+
+
+def _gemini_client(base_url: str, http: Any, transport: Any, is_async: bool) -> dict[str, Any]:
+    """google-genai's: an API key and http_options naming the base URL and an HTTP client on the mock."""
+    client = (http.AsyncClient if is_async else http.Client)(transport=transport)
+    option = "httpx_async_client" if is_async else "httpx_client"
+    return {"api_key": "bench", "http_options": {"base_url": base_url, option: client}}
+
+
+GEMINI = Provider(
+    name="google-genai",
+    title="Google GenAI",
+    base_url="https://generativelanguage.googleapis.com/",
+    address="generativelanguage.googleapis.com",
+    model="gemini-2.5-flash",
+    response_model=_GEMINI_HEAD["modelVersion"],
+    request={
+        "model": "gemini-2.5-flash",
+        "contents": "Say hello.",
+        "config": {
+            "system_instruction": "You are a terse assistant.",
+            "temperature": 0.2,
+            "top_p": 0.9,
+            "max_output_tokens": 64,
+        },
+    },
+    clients=("Client", "Client"),
+    method="models.generate_content",
+    target=("google.genai.models", "Models", "AsyncModels"),
+    completion_body=lambda: json.dumps(_gemini_chunk("Hello there.", "STOP", 3)).encode(),
+    stream_body=_gemini_stream,
+    request_id_header=None,  # Google's front ends send none
+    client_options=_gemini_client,
+    http="httpx",
+    module="google.genai",
+    provider_name="gcp.gemini",
+    stream_method="models.generate_content_stream",
+    async_attribute="aio",
+)
+
+PROVIDERS = {provider.name: provider for provider in (OPENAI, ANTHROPIC, OLLAMA, MISTRAL, COHERE, BEDROCK, GEMINI)}

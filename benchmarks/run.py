@@ -50,6 +50,7 @@ COMMON = (
     "mistralai==3.7.0",
     "cohere==7.3.1",
     "botocore==1.44.18",
+    "google-genai==3.6.1",
     "opentelemetry-api==1.45.2",
     "opentelemetry-sdk==1.45.2",
     "wrapt==2.5.2",

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import openai
 import pytest
 import wrapt
@@ -591,3 +592,90 @@ def bedrock_client(url: str, service: str = "bedrock-runtime", **config: Any) ->
 @pytest.fixture
 def bedrock(fake: FakeProvider) -> Any:
     return bedrock_client(fake.url)
+
+
+# --- Google GenAI ---------------------------------------------------------------------------------
+
+GEMINI_MODEL = "gemini-2.5-flash"
+PROMPT = "say hello to the test suite"  # 6 input tokens
+# The suite's function tool, as a Gemini function declaration.
+GEMINI_TOOLS = [{"function_declarations": [dict(TOOLS[0]["function"])]}]
+
+
+@pytest.fixture
+def gemini_otel_with() -> Iterator[Callable[..., Recorded]]:
+    """Instrument google-genai with fresh providers and the given instrumentor options."""
+    from llm_otel.providers.google_genai import GoogleGenAIInstrumentor
+
+    yield from instrumenting(GoogleGenAIInstrumentor())
+
+
+@pytest.fixture
+def gemini_otel(gemini_otel_with: Callable[..., Recorded]) -> Recorded:
+    return gemini_otel_with()
+
+
+class GeminiApi(Api):
+    """A google-genai client on the fake provider, driven through ``client.models`` or ``client.aio.models``.
+
+    A behaviour rides on the call's ``config.http_options`` headers, as a caller's own headers would.
+    """
+
+    def __init__(self, mode: str, base_url: str, **client_kwargs: Any) -> None:
+        from google import genai
+        from google.genai import _api_client
+
+        # "async" speaks through httpx, "aiohttp" through aiohttp, which the SDK prefers when installed.
+        aiohttp = getattr(_api_client, "has_aiohttp", False)
+        if mode == "aiohttp" and not aiohttp:
+            pytest.skip("this release's async client speaks through httpx only")
+        options: dict[str, Any] = {"base_url": base_url}
+        if mode == "async" and aiohttp:  # a transport of one's own makes the SDK keep to httpx
+            options["async_client_args"] = {"transport": httpx.AsyncHTTPTransport()}
+        self.mode = "sync" if mode == "sync" else "async"
+        client_kwargs.setdefault("api_key", "test-key")
+        self.sync_client = genai.Client(http_options=options, **client_kwargs)
+        self.client = self.sync_client if mode == "sync" else self.sync_client.aio
+
+    async def close(self) -> None:
+        """Close the async HTTP client (releases before ``aio.aclose()`` hold only httpx's)."""
+        aclose = getattr(self.sync_client.aio, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        else:
+            await self.sync_client._api_client._async_httpx_client.aclose()
+
+    async def generate(
+        self, behavior: Behavior | None = None, *, method: str = "models.generate_content", **kwargs: Any
+    ) -> Any:
+        kwargs.setdefault("model", GEMINI_MODEL)
+        kwargs.setdefault("contents", PROMPT)
+        if behavior is not None:
+            kwargs["config"] = {**(kwargs.get("config") or {}), "http_options": {"headers": behavior.header()}}
+        return await self.call(method, **kwargs)
+
+    async def stream(self, behavior: Behavior | None = None, **kwargs: Any) -> Any:
+        return await self.generate(behavior, method="models.generate_content_stream", **kwargs)
+
+
+@pytest.fixture
+async def make_gemini() -> AsyncIterator[Callable[..., GeminiApi]]:
+    """Make google-genai clients; their async HTTP clients are closed in the test's event loop.
+
+    Every client opens one at construction, and releases before ``aclose()`` close it from
+    ``__del__``, on whatever loop runs then: a later test's, where it fails.
+    """
+    made: list[GeminiApi] = []
+
+    def make(mode: str, base_url: str, **client_kwargs: Any) -> GeminiApi:
+        made.append(GeminiApi(mode, base_url, **client_kwargs))
+        return made[-1]
+
+    yield make
+    for api in made:
+        await api.close()
+
+
+@pytest.fixture(params=["sync", "async", "aiohttp"])
+def gemini(request: pytest.FixtureRequest, fake: FakeProvider, make_gemini: Callable[..., GeminiApi]) -> GeminiApi:
+    return make_gemini(request.param, fake.url)

@@ -370,3 +370,92 @@ def test_every_bedrock_runtime_operation_is_routed_or_excused() -> None:
     finally:
         BedrockInstrumentor().uninstrument()
     assert not isinstance(vars(botocore.client.BaseClient)["_make_api_call"], wrapt.FunctionWrapper)
+
+
+# --- google-genai ---------------------------------------------------------------------------------
+
+GENAI_INFERENCE_LIKE = re.compile(INFERENCE_LIKE.pattern + r"|^(embed|send_message|upscale|recontext|segment)")
+# Public methods traced through the per-request method they call (see llm_otel.providers.google_genai).
+GENAI_TRACED_THROUGH = {
+    "models.Models.generate_content": "Models._generate_content",
+    "models.Models.generate_content_stream": "Models._generate_content_stream",
+    "models.AsyncModels.generate_content": "AsyncModels._generate_content",
+    "models.AsyncModels.generate_content_stream": "AsyncModels._generate_content_stream",
+    "chats.Chat.send_message": "Models._generate_content",
+    "chats.Chat.send_message_stream": "Models._generate_content_stream",
+    "chats.AsyncChat.send_message": "AsyncModels._generate_content",
+    "chats.AsyncChat.send_message_stream": "AsyncModels._generate_content_stream",
+}
+GENAI_NOT_INSTRUMENTED = {
+    "models.Models.generate_images": "image generation: no GenAI convention operation yet",
+    "models.Models.edit_image": "image editing: no GenAI convention operation yet",
+    "models.Models.upscale_image": "image upscaling: no GenAI convention operation yet",
+    "models.Models.recontext_image": "image generation: no GenAI convention operation yet",
+    "models.Models.segment_image": "image segmentation: no GenAI convention operation yet",
+    "models.Models.generate_videos": "video generation, a long-running operation polled later",
+    "models.AsyncModels.generate_images": "image generation: no GenAI convention operation yet",
+    "models.AsyncModels.edit_image": "image editing: no GenAI convention operation yet",
+    "models.AsyncModels.upscale_image": "image upscaling: no GenAI convention operation yet",
+    "models.AsyncModels.recontext_image": "image generation: no GenAI convention operation yet",
+    "models.AsyncModels.segment_image": "image segmentation: no GenAI convention operation yet",
+    "models.AsyncModels.generate_videos": "video generation, a long-running operation polled later",
+    "chats.Chats.create": "makes a chat session object; its messages are the requests",
+    "chats.AsyncChats.create": "makes a chat session object; its messages are the requests",
+    "batches.": "batch jobs run later, offline; their requests are not live calls",
+    "caches.": "cached content management",
+    "file_search_stores.": "search store management",
+    "tokens.": "ephemeral auth tokens for the Live API",
+    "live.": "Live API sessions are WebSocket streams, not request/response calls",
+    # 2.x and later: the generated "next gen" surfaces.
+    "_gaos.google_genai.GeminiNextGenInteractions.": "the Interactions API (beta): not yet instrumented",
+    "_gaos.google_genai.AsyncGeminiNextGenInteractions.": "the Interactions API (beta): not yet instrumented",
+    "_gaos.google_genai.GeminiNextGenAgents.": "managed agent configuration",
+    "_gaos.google_genai.AsyncGeminiNextGenAgents.": "managed agent configuration",
+    "_gaos.": "account, agent, environment, trigger, voice and webhook management",
+}
+
+
+def genai_methods() -> Iterator[tuple[str, type, str]]:
+    """Every inference-like public method of the SDK's modules, named relative to ``google.genai``."""
+    import google.genai as package
+
+    names = [info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_")]
+    gaos = importlib.util.find_spec("google.genai._gaos")
+    if gaos is not None and gaos.submodule_search_locations:
+        names += [f"_gaos.{info.name}" for info in pkgutil.iter_modules(gaos.submodule_search_locations)]
+    for name in names:
+        try:
+            module = importlib.import_module(f"google.genai.{name}")
+        except ImportError:  # a module of an optional extra (the local tokenizer's sentencepiece)
+            continue
+        for class_name, cls in vars(module).items():
+            if not (isinstance(cls, type) and cls.__module__ == module.__name__):
+                continue
+            for method, value in vars(cls).items():
+                is_method = isinstance(value, wrapt.FunctionWrapper) or inspect.isfunction(value)
+                if is_method and not method.startswith("_") and GENAI_INFERENCE_LIKE.search(method):
+                    yield f"{name}.{class_name}.{method}", cls, method
+
+
+@pytest.fixture
+def genai_instrumented() -> Iterator[Any]:
+    genai_models = pytest.importorskip("google.genai.models")
+    from llm_otel.providers.google_genai import GoogleGenAIInstrumentor
+
+    GoogleGenAIInstrumentor().instrument()
+    yield genai_models
+    GoogleGenAIInstrumentor().uninstrument()
+
+
+def test_every_genai_inference_method_is_traced_or_excused(genai_instrumented: Any) -> None:
+    methods = list(genai_methods())
+    wrapped = {path for path, cls, method in methods if isinstance(vars(cls)[method], wrapt.FunctionWrapper)}
+    excused = {path for path, _, _ in methods if excuse(path, GENAI_NOT_INSTRUMENTED)}
+    through = {path for path, _, _ in methods if path in GENAI_TRACED_THROUGH}
+    assert {path for path, _, _ in methods} - wrapped - excused - through == set(), "trace or excuse these"
+    assert wrapped & (excused | through) == set()
+    assert wrapped == {"models.Models.embed_content", "models.AsyncModels.embed_content"}
+    # What the public methods go through is wrapped.
+    for target in set(GENAI_TRACED_THROUGH.values()):
+        owner, _, method = target.partition(".")
+        assert isinstance(vars(getattr(genai_instrumented, owner))[method], wrapt.FunctionWrapper), target

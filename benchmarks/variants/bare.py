@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-PROVIDERS = ("openai", "anthropic", "ollama", "mistralai", "cohere", "botocore")
+PROVIDERS = ("openai", "anthropic", "ollama", "mistralai", "cohere", "botocore", "google-genai")
 VENV = "llm-otel"
 SET_GLOBALS = False
 

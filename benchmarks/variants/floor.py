@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
-PROVIDERS = ("openai", "anthropic", "ollama")
+PROVIDERS = ("openai", "anthropic", "ollama", "google-genai")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("opentelemetry-sdk",)
 SET_GLOBALS = False
@@ -43,6 +43,14 @@ def _anthropic_reply(result: Any) -> Reply:
 
 def _ollama_reply(result: Any) -> Reply:
     return Reply(result.model, None, result.done_reason, result.prompt_eval_count, result.eval_count)
+
+
+def _gemini_reply(result: Any) -> Reply:
+    usage = result.usage_metadata
+    reason = result.candidates[0].finish_reason.value
+    return Reply(
+        result.model_version, result.response_id, reason, usage.prompt_token_count, usage.candidates_token_count
+    )
 
 
 class _OpenAIChunks:
@@ -86,14 +94,15 @@ class _AnthropicEvents:
 class _OllamaChunks:
     """The last chunk (``done: true``) carries the model, the reason and the counts."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply_of: Any = None) -> None:
         self.last: Any = None
+        self.reply_of = reply_of or _ollama_reply
 
     def add(self, chunk: Any) -> None:
         self.last = chunk
 
     def reply(self) -> Reply:
-        return _ollama_reply(self.last)
+        return self.reply_of(self.last)
 
 
 # Two request parameters each: openai's sampling ones, anthropic 2.x's max_tokens and stop sequences,
@@ -109,6 +118,14 @@ def _anthropic_parameters(kwargs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _gemini_parameters(kwargs: dict[str, Any]) -> dict[str, Any]:
+    config = kwargs["config"]
+    return {
+        "gen_ai.request.temperature": config["temperature"],
+        "gen_ai.request.max_tokens": config["max_output_tokens"],
+    }
+
+
 def _ollama_parameters(kwargs: dict[str, Any]) -> dict[str, Any]:
     options = kwargs["options"]
     return {"gen_ai.request.temperature": options["temperature"], "gen_ai.request.max_tokens": options["num_predict"]}
@@ -118,12 +135,12 @@ _READERS = {
     "openai": (_openai_reply, _OpenAIChunks, _openai_parameters),
     "anthropic": (_anthropic_reply, _AnthropicEvents, _anthropic_parameters),
     "ollama": (_ollama_reply, _OllamaChunks, _ollama_parameters),
+    # Every Gemini chunk carries the model, id and usage so far; the last one the reason: as Ollama's.
+    "google-genai": (_gemini_reply, _OllamaChunks, _gemini_parameters),
 }
 
 
 def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None:
-    import importlib
-
     from opentelemetry import context, trace
     from opentelemetry.trace import SpanKind
 
@@ -139,7 +156,7 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
         model = kwargs["model"]
         attrs = {
             "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": provider.name,
+            "gen_ai.provider.name": provider.provider_name or provider.name,
             "gen_ai.request.model": model,
             "server.address": provider.address,
             "server.port": provider.port,
@@ -175,7 +192,7 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
         def __init__(self, stream: Any, span: Any, attrs: dict[str, Any], began: float) -> None:
             self.iterator = iter(stream)
             self.span, self.attrs, self.began = span, attrs, began
-            self.chunks = chunks_of()
+            self.chunks = chunks_of(reply_of) if chunks_of is _OllamaChunks else chunks_of()
             self.previous = 0.0
 
         def __iter__(self) -> Stream:
@@ -196,33 +213,49 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
             self.chunks.add(chunk)
             return chunk
 
+    def sync_wrapper(original: Any, streams: bool) -> Any:
+        """``original`` traced; its result a stream when ``streams`` (a stream method) or ``stream=True``."""
+
+        def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+            span, attrs, began = start(kwargs)
+            token = context.attach(trace.set_span_in_context(span))
+            try:
+                result = original(self, *args, **kwargs)
+            finally:
+                context.detach(token)
+            if streams or kwargs.get("stream"):
+                return Stream(result, span, attrs, began)
+            finish(span, attrs, began, reply_of(result))
+            return result
+
+        return create
+
+    def async_wrapper(original: Any) -> Any:
+        async def create_async(self: Any, *args: Any, **kwargs: Any) -> Any:
+            span, attrs, began = start(kwargs)
+            token = context.attach(trace.set_span_in_context(span))
+            try:
+                result = await original(self, *args, **kwargs)
+            finally:
+                context.detach(token)
+            finish(span, attrs, began, reply_of(result))
+            return result
+
+        return create_async
+
+    _patch(provider, sync_wrapper, async_wrapper)
+
+
+def _patch(provider: Any, sync_wrapper: Any, async_wrapper: Any) -> None:
+    """Replace the measured methods: the call (sync and async) and, if it has one, the stream method."""
+    import importlib
+
     module_name, sync_class, async_class = provider.target
     module = importlib.import_module(module_name)
+    owner, async_owner = getattr(module, sync_class), getattr(module, async_class)
     method = provider.method.rpartition(".")[2]
-    original = getattr(getattr(module, sync_class), method)
-    original_async = getattr(getattr(module, async_class), method)
-
-    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        span, attrs, began = start(kwargs)
-        token = context.attach(trace.set_span_in_context(span))
-        try:
-            result = original(self, *args, **kwargs)
-        finally:
-            context.detach(token)
-        if kwargs.get("stream"):
-            return Stream(result, span, attrs, began)
-        finish(span, attrs, began, reply_of(result))
-        return result
-
-    async def create_async(self: Any, *args: Any, **kwargs: Any) -> Any:
-        span, attrs, began = start(kwargs)
-        token = context.attach(trace.set_span_in_context(span))
-        try:
-            result = await original_async(self, *args, **kwargs)
-        finally:
-            context.detach(token)
-        finish(span, attrs, began, reply_of(result))
-        return result
-
-    setattr(getattr(module, sync_class), method, create)
-    setattr(getattr(module, async_class), method, create_async)
+    setattr(owner, method, sync_wrapper(getattr(owner, method), streams=False))
+    setattr(async_owner, method, async_wrapper(getattr(async_owner, method)))
+    if provider.stream_method:  # a method of its own, which always streams (google-genai's)
+        stream_method = provider.stream_method.rpartition(".")[2]
+        setattr(owner, stream_method, sync_wrapper(getattr(owner, stream_method), streams=True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-PROVIDERS = ("openai", "anthropic", "ollama", "mistralai", "cohere", "botocore")
+PROVIDERS = ("openai", "anthropic", "ollama", "mistralai", "cohere", "botocore", "google-genai")
 VENV = "llm-otel"
 DISTRIBUTIONS = ("llm-otel",)
 
@@ -17,6 +17,7 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
     from llm_otel.providers.anthropic import AnthropicInstrumentor
     from llm_otel.providers.bedrock import BedrockInstrumentor
     from llm_otel.providers.cohere import CohereInstrumentor
+    from llm_otel.providers.google_genai import GoogleGenAIInstrumentor
     from llm_otel.providers.mistral import MistralInstrumentor
     from llm_otel.providers.ollama import OllamaInstrumentor
     from llm_otel.providers.openai import OpenAIInstrumentor
@@ -28,5 +29,6 @@ def instrument(provider: Any, tracer_provider: Any, meter_provider: Any) -> None
         "mistralai": MistralInstrumentor,
         "cohere": CohereInstrumentor,
         "botocore": BedrockInstrumentor,
+        "google-genai": GoogleGenAIInstrumentor,
     }
     instrumentor[provider.name]().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)

@@ -12,6 +12,7 @@ from .providers._base import ProviderInstrumentor
 from .providers.anthropic import AnthropicInstrumentor
 from .providers.bedrock import BedrockInstrumentor
 from .providers.cohere import CohereInstrumentor
+from .providers.google_genai import GoogleGenAIInstrumentor
 from .providers.mistral import MistralInstrumentor
 from .providers.ollama import OllamaInstrumentor
 from .providers.openai import OpenAIInstrumentor
@@ -23,6 +24,7 @@ _INSTRUMENTORS: tuple[type[ProviderInstrumentor], ...] = (
     MistralInstrumentor,
     CohereInstrumentor,
     BedrockInstrumentor,
+    GoogleGenAIInstrumentor,
 )
 
 

@@ -11,9 +11,10 @@ deterministic token counts and injectable latency, errors, hangs, drops and malf
 Anthropic's Messages API is served on the same port (``anthropic.Anthropic(base_url=provider.url)``),
 and so is Ollama's (``ollama.Client(host=provider.url)``), NDJSON streams included, Mistral's
 under a prefix of its own (``Mistral(server_url=provider.mistral_server_url)``), Cohere's v2
-(``cohere.ClientV2(base_url=provider.url)``), and Amazon Bedrock Runtime's
+(``cohere.ClientV2(base_url=provider.url)``), Amazon Bedrock Runtime's
 (``boto3.client("bedrock-runtime", endpoint_url=provider.url, ...)``), its streams in AWS's binary
-event stream.
+event stream, and Gemini's, for the
+Gemini API and Vertex AI (``genai.Client(http_options={"base_url": provider.url}, ...)``).
 
 It also serves Azure OpenAI's paths (``openai.AzureOpenAI(azure_endpoint=provider.url, ...)``)
 and answers structured-output requests (``response_format`` / ``text.format``) with JSON

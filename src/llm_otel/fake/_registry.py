@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._anthropic import ANTHROPIC
 from ._bedrock import BEDROCK
 from ._cohere import COHERE
+from ._gemini import GEMINI
 from ._mistral import MISTRAL
 from ._ollama import OLLAMA
 from ._openai import OPENAI
@@ -16,4 +17,4 @@ from ._wire import WireFormat
 
 def builtin_wire_formats() -> tuple[WireFormat, ...]:
     """Every built-in wire format; their routes must not overlap."""
-    return (OPENAI, ANTHROPIC, OLLAMA, MISTRAL, COHERE, BEDROCK)
+    return (OPENAI, ANTHROPIC, OLLAMA, MISTRAL, COHERE, BEDROCK, GEMINI)

@@ -259,10 +259,13 @@ def _match(pattern: tuple[str, ...], segments: list[str]) -> dict[str, str] | No
         return None
     params: dict[str, str] = {}
     for expected, actual in zip(pattern, segments, strict=True):
-        if expected.startswith("{") and expected.endswith("}"):
-            if not actual:
+        if expected.startswith("{"):
+            # ``{name}`` is the whole segment; ``{name}:verb`` (Google's custom methods) ends with ``:verb``.
+            name, _, suffix = expected[1:].partition("}")
+            value = actual[: len(actual) - len(suffix)] if actual.endswith(suffix) else ""
+            if not value:
                 return None
-            params[expected[1:-1]] = unquote(actual)
+            params[name] = unquote(value)
         elif expected != actual:
             return None
     return params

@@ -96,7 +96,8 @@ class WireFormat(Protocol):
     def routes(self) -> Mapping[tuple[str, str], Handler]:
         """``(METHOD, path)`` -> handler, e.g. ``("POST", "/v1/chat/completions")``.
 
-        A ``{name}`` path segment matches any one segment and lands in `WireRequest.params`;
+        A ``{name}`` path segment matches any one segment and lands in `WireRequest.params`
+        (``{name}:verb`` one that ends with ``:verb``, as in ``/v1beta/models/{model}:generateContent``);
         ``{model}`` also names the model for behaviour scripts when the body has none.
         Several routes may share a handler (aliases such as Azure's paths).
         """

@@ -7,7 +7,8 @@ any SDK. Provider-specific signals (anthropic's 529 and in-stream ``overloaded_e
 ``insufficient_quota`` and ``context_length_exceeded``, ollama's one ``ResponseError`` for every
 status, mistralai's ``SDKError`` and its other ``MistralError``s, whose body is the response's
 text, cohere's ``ApiError`` with one subclass per status, botocore's ``ClientError``s named by their
-error code) are rows of the same table.
+error code, google-genai's ``ClientError`` and ``ServerError``, whose status is their ``code``) are
+rows of the same table.
 """
 
 from __future__ import annotations
@@ -92,7 +93,14 @@ _BY_BODY: Mapping[str, Verdict] = {
     "request_too_large": CONTEXT_LENGTH,  # anthropic 413
     "internal_server_error": SERVER_ERROR,  # mistral, also inside a stream
 }
-_CONTEXT_PHRASES = ("prompt is too long", "maximum context length", "context window", "input is too long")
+# The last is Gemini's: "The input token count (N) exceeds the maximum number of tokens allowed (M)."
+_CONTEXT_PHRASES = (
+    "prompt is too long",
+    "maximum context length",
+    "context window",
+    "input is too long",
+    "number of tokens allowed",
+)
 # botocore: every AWS service error is a ClientError whose response names its code (an error event
 # inside a Bedrock stream names it in lower camel case: ``modelStreamErrorException``).
 _BY_AWS_CODE: Mapping[str, Verdict] = {
@@ -198,6 +206,12 @@ def classify(exc: BaseException) -> Verdict:
     if "ResponseError" in names and isinstance(status, int):
         # ollama: one class for every status, and -1 for an error line inside a stream (its runner failed).
         return _BY_STATUS.get(status, BAD_REQUEST if 400 <= status < 500 else SERVER_ERROR)
+    code = getattr(exc, "code", None)
+    if "APIError" in names and isinstance(code, int) and type(exc).__module__.startswith("google."):
+        # google-genai: ClientError / ServerError (a stream's error chunk too) with the HTTP status in ``code``.
+        if any(phrase in str(getattr(exc, "message", "") or "").lower() for phrase in _CONTEXT_PHRASES):
+            return CONTEXT_LENGTH
+        return _BY_STATUS.get(code) or (SERVER_ERROR if code >= 500 else BAD_REQUEST if code >= 400 else UNKNOWN)
     if "APIError" in names:  # openai's in-stream error event: no status, only a body
         return _from_body(exc) or SERVER_ERROR
     if type(exc).__module__.partition(".")[0] in _HTTP_PACKAGES:

@@ -21,11 +21,20 @@ if TYPE_CHECKING:
 
 Attributes = dict[str, AttributeValue]
 _STATUS_DESCRIPTION_MAX = 200
-# Generic status errors, named by their HTTP status in error.type.
-_BY_STATUS_ERRORS = frozenset({"APIStatusError", "SDKError", "ApiError"})
+# Generic status errors, named by their HTTP status in error.type: the class name and the attribute
+# holding the status (google-genai's ClientError and ServerError, for every 4xx and 5xx, keep it in ``code``).
+_BY_STATUS_ERRORS = {
+    "APIStatusError": "status_code",
+    "SDKError": "status_code",
+    "ApiError": "status_code",
+    "ClientError": "code",
+    "ServerError": "code",
+}
 # Generic service errors, named by the error code of their response (botocore's: every code the
 # service model does not list, and every error event inside a stream).
 _BY_CODE_ERRORS = frozenset({"ClientError", "EventStreamError"})
+# Namespace packages, whose classes are named by their distribution's two first levels (``google.genai``).
+_NAMESPACES = frozenset({"google"})
 
 
 class Outcome:
@@ -78,17 +87,21 @@ def error_type(exc: BaseException) -> str:
     per well-known status and a generic ``APIStatusError`` for the rest, where the status says more
     (unless it is no error status: anthropic raises it for an error event in a 200 stream);
     mistralai raises its ``SDKError`` for every status, cohere its ``ApiError`` for a status it has no
-    class for. botocore raises one class per error code
-    its service model lists (``botocore.ThrottlingException``) and a generic ``ClientError`` or
-    ``EventStreamError`` for the others, named by the response's code (``botocore.<Code>``).
+    class for, google-genai a ``ClientError`` or ``ServerError`` (status in ``code``). botocore raises
+    one class per error code its service model lists (``botocore.ThrottlingException``) and a
+    generic ``ClientError`` or ``EventStreamError`` for the others, named by the response's code
+    (``botocore.<Code>``); its ``ClientError`` has no ``code`` attribute, so the two of that name part.
     """
     cls = type(exc)
-    package = cls.__module__.partition(".")[0]
-    if cls.__name__ in _BY_STATUS_ERRORS:
-        status = getattr(exc, "status_code", None)
-        if isinstance(status, int) and status >= 400:
+    status_attribute = _BY_STATUS_ERRORS.get(cls.__name__)
+    if status_attribute is not None:
+        status = getattr(exc, status_attribute, None)
+        if isinstance(status, int) and not isinstance(status, bool) and status >= 400:
             return str(status)
-    elif cls.__name__ in _BY_CODE_ERRORS:
+    package, _, rest = cls.__module__.partition(".")
+    if package in _NAMESPACES and rest:
+        package = f"{package}.{rest.partition('.')[0]}"
+    if cls.__name__ in _BY_CODE_ERRORS:
         response = getattr(exc, "response", None)
         error = response.get("Error") if isinstance(response, dict) else None
         code = error.get("Code") if isinstance(error, dict) else None
