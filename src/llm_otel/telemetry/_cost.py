@@ -71,24 +71,21 @@ class CostMeter:
         cache_read = outcome.cache_read_tokens or 0
         cache_write = outcome.cache_creation_tokens or 0
         reasoning = outcome.reasoning_tokens or 0
-        costs = [
-            max((input_tokens or 0) - cache_read - cache_write, 0) * rates[0],
-            cache_read * rates[1],
-            cache_write * rates[2],
-            max((output_tokens or 0) - reasoning, 0) * rates[3],
-            reasoning * rates[4],
-        ]
+        plain_input = max(prompt - cache_read - cache_write, 0) * rates[0]
+        plain_output = max((output_tokens or 0) - reasoning, 0) * rates[3]
         with self._lock:
             spent = self._spent.get(key)
             if spent is None:
-                self._spent[key] = costs
-            else:
-                spent[0] += costs[0]
-                spent[1] += costs[1]
-                spent[2] += costs[2]
-                spent[3] += costs[3]
-                spent[4] += costs[4]
-        return costs[0] + costs[1] + costs[2] + costs[3] + costs[4]
+                spent = self._spent[key] = [0.0, 0.0, 0.0, 0.0, 0.0]
+            spent[0] += plain_input
+            spent[3] += plain_output
+            if not (cache_read or cache_write or reasoning):  # most calls: the other parts add nothing
+                return plain_input + plain_output
+            parts = (cache_read * rates[1], cache_write * rates[2], reasoning * rates[4])
+            spent[1] += parts[0]
+            spent[2] += parts[1]
+            spent[4] += parts[2]
+        return plain_input + parts[0] + parts[1] + plain_output + parts[2]
 
     def _observe_cost(self, _options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:

@@ -233,11 +233,14 @@ class Invocation:
             details[n.ERROR_TYPE] = kind
             if recording:
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
-        instruments.duration(self.operation).record(duration, attrs, context=self._exemplar())
-        calls.record(self._flight[1], exc)  # the in-flight key is (operation, provider, model)
+        exemplar = set_span_in_context(span) if recording else None  # see _exemplar
+        instruments.duration(self.operation).record(duration, attrs, context=exemplar)
+        # The in-flight key is (operation, provider, bounded model): the window counts by provider,
+        # the cost by the last two.
+        _, provider, bounded = self._flight
+        calls.record(provider, exc)
         instruments.record_tokens(self.operation, attrs, outcome)
-        # The in-flight key is (operation, provider, bounded model): the cost is kept by the last two.
-        cost = instruments.cost.record(*self._flight[1:], self.model, outcome)
+        cost = instruments.cost.record(provider, bounded, self.model, outcome)
         if recording:
             if outcome is not None:
                 _response_attributes(outcome, details)

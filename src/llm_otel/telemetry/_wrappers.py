@@ -84,7 +84,7 @@ class Operation:
 def _begin(
     telemetry: Telemetry, op: Operation, instance: Any, kwargs: dict[str, Any]
 ) -> tuple[Invocation, bool] | None:
-    if context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
+    if context.get_current().get(_SUPPRESS_INSTRUMENTATION_KEY):
         return None
     if telemetry.frameworks is not None:
         scope = framework_scope(trace.get_current_span())
