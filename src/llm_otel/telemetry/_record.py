@@ -256,18 +256,23 @@ class Invocation:
 
 
 def _response_attributes(outcome: Outcome, attrs: Attributes) -> None:
+    # One test per field, not a loop over (name, value) pairs: this runs on every call, and building
+    # the pairs cost as much as the tests.
     if outcome.attributes:
         attrs.update(outcome.attributes)
-    for key, value in (
-        (n.RESPONSE_MODEL, outcome.response_model),
-        (n.RESPONSE_ID, outcome.response_id),
-        (n.USAGE_INPUT_TOKENS, outcome.input_tokens),
-        (n.USAGE_OUTPUT_TOKENS, outcome.output_tokens),
-        (n.USAGE_CACHE_READ_INPUT_TOKENS, outcome.cache_read_tokens),
-        (n.USAGE_CACHE_CREATION_INPUT_TOKENS, outcome.cache_creation_tokens),
-        (n.USAGE_REASONING_OUTPUT_TOKENS, outcome.reasoning_tokens),
-    ):
-        if value is not None:
-            attrs[key] = value
+    if outcome.response_model is not None:
+        attrs[n.RESPONSE_MODEL] = outcome.response_model
+    if outcome.response_id is not None:
+        attrs[n.RESPONSE_ID] = outcome.response_id
+    if outcome.input_tokens is not None:
+        attrs[n.USAGE_INPUT_TOKENS] = outcome.input_tokens
+    if outcome.output_tokens is not None:
+        attrs[n.USAGE_OUTPUT_TOKENS] = outcome.output_tokens
+    if outcome.cache_read_tokens is not None:
+        attrs[n.USAGE_CACHE_READ_INPUT_TOKENS] = outcome.cache_read_tokens
+    if outcome.cache_creation_tokens is not None:
+        attrs[n.USAGE_CACHE_CREATION_INPUT_TOKENS] = outcome.cache_creation_tokens
+    if outcome.reasoning_tokens is not None:
+        attrs[n.USAGE_REASONING_OUTPUT_TOKENS] = outcome.reasoning_tokens
     if outcome.finish_reasons:
         attrs[n.RESPONSE_FINISH_REASONS] = outcome.finish_reasons
