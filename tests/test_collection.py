@@ -7,6 +7,7 @@ cumulative data; a destination asking for delta or exponential histograms gets a
 
 from __future__ import annotations
 
+import inspect
 import re
 import urllib.request
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
+from opentelemetry.sdk.metrics.view import View
 
 from _receivers import OtlpReceiver
 from llm_otel.setup._pipeline import Pipeline, build
@@ -150,5 +152,39 @@ def test_exponential_histograms_for_otlp_get_their_own_reader(
         exported = exported_duration(receiver, "exponential_histogram")
         assert [p.count for p in exported.data_points] == [1]
         assert scraped_count(pipeline) == 1  # /metrics keeps the conventions' explicit buckets
+    finally:
+        pipeline.shutdown()
+
+
+def overflowed(pipeline: Pipeline, models: int) -> tuple[int, bool]:
+    """Record ``models`` distinct request models; (series kept, whether the overflow series is among them)."""
+    duration = instruments_for(pipeline.meter_provider).duration(n.OP_CHAT)
+    for index in range(models):
+        duration.record(0.5, {**ATTRS, n.REQUEST_MODEL: f"model-{index}"})
+    data = pipeline.stats.collect()
+    assert data is not None
+    points = [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == n.CLIENT_OPERATION_DURATION
+        for point in metric.data.data_points
+    ]
+    return len(points), any((point.attributes or {}).get("otel.metric.overflow") for point in points)
+
+
+@pytest.mark.parametrize("limit", [None, 3])
+def test_the_cardinality_limit_holds_with_or_without_a_view(
+    limit: int | None, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default limit is the SDK's own (no view); another takes a view. Both arrived in SDK 1.45.
+    if "aggregation_cardinality_limit" not in inspect.signature(View).parameters:
+        pytest.skip("this opentelemetry-sdk has no cardinality limit")
+    environ = {} if limit is None else {"LLM_OTEL_CARDINALITY_LIMIT": str(limit)}
+    pipeline = pipeline_for(receiver, monkeypatch, **environ)
+    try:
+        expected = limit or 2000
+        assert overflowed(pipeline, expected + 5) == (expected + 1, True)  # the limit, and the overflow series
     finally:
         pipeline.shutdown()
