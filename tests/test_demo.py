@@ -54,7 +54,7 @@ def test_demo_runs_and_summarises_recorded_metrics(demo_run: tuple[str, OtlpRece
 def test_demo_drives_every_installed_provider(demo_run: tuple[str, OtlpReceiver]) -> None:
     text, receiver = demo_run
     names = {provider.name for provider in _providers.installed()}
-    assert {"openai", "anthropic"} <= names
+    assert "openai" in names
     titles = ", ".join(provider.title for provider in _providers.installed()[:-1])
     assert f"fake {titles} and {_providers.installed()[-1].title} provider at" in text
     assert {row[0] for row in _table(text)} == names, text  # metrics
