@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from _receivers import OtlpReceiver, Prometheus, wait_for
+from llm_otel.demo._providers import installed
 from llm_otel.stack import StackOptions, files
 from llm_otel.stack import _dashboards as boards
 from llm_otel.stack import _prometheus as rules
@@ -39,8 +40,8 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"] 
 GRAFANA = {"$__rate_interval": "1m", "$__range": "5m"}
 ALL = {"$service": ".*", "$provider": ".*", "$model": ".*"}
 ONE = {"$service": SERVICE, "$provider": "openai", "$model": "gpt-4o"}
-# The providers the demo calls: Ollama's client only where it is installed.
-DEMO_PROVIDERS = ("openai", "anthropic", *(("ollama",) if importlib.util.find_spec("ollama") else ()))
+# The providers the demo calls: those whose SDK is installed.
+DEMO_PROVIDERS = tuple(provider.name for provider in installed())
 
 
 def _fill(expr: str, values: dict[str, str]) -> str:

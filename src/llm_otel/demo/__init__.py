@@ -6,13 +6,15 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from llm_otel._services import prefer_stable_http
 from llm_otel.fake import FakeProvider
 
-from . import _agents, _resilience, _service, _summary, _workload
+from . import _agents, _providers, _resilience, _service, _summary, _workload
 from ._signals import DemoSignals, build_signals
 
 _AGENT_RUNS = 3
@@ -36,16 +38,13 @@ class DemoOptions:
 
 def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     """Run the demo; returns the process exit status."""
-    import anthropic
-    import openai
-
-    from llm_otel.providers.anthropic import AnthropicInstrumentor
-    from llm_otel.providers.ollama import OllamaInstrumentor
-    from llm_otel.providers.openai import OpenAIInstrumentor
-
+    providers = _providers.installed()
+    if not providers or providers[0] is not _providers.PROVIDERS[0]:
+        print("llm-otel demo: needs the openai SDK (pip install 'llm-otel[openai]')", file=sys.stderr)
+        return 2
     signals = build_signals(options.metrics_host, options.metrics_port, "llm-otel-demo")
     prefer_stable_http()  # for the demo service's HTTP metrics; read when the first instrumentor loads
-    instrumentors = (OpenAIInstrumentor(), AnthropicInstrumentor(), OllamaInstrumentor())  # each a no-op if absent
+    instrumentors = [provider.instrumentor() for provider in providers]
     for instrumentor in instrumentors:
         instrumentor.instrument(
             tracer_provider=signals.tracer_provider, meter_provider=signals.meter_provider, stream_usage=True
@@ -54,12 +53,11 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     # Ctrl-C, or `docker stop`'s SIGTERM, ends the traffic and lets the exporters flush.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS} if _main_thread() else {}
     try:
-        with FakeProvider() as provider:
-            client = openai.OpenAI(base_url=provider.openai_base_url, api_key="demo", max_retries=0, timeout=1.0)
-            anthropic_client = anthropic.Anthropic(base_url=provider.url, api_key="demo", max_retries=0, timeout=1.0)
-            ollama_client = _ollama_client(provider.url)
-            names = "OpenAI, Anthropic and Ollama" if ollama_client is not None else "OpenAI and Anthropic"
-            print(f"llm-otel demo: fake {names} provider at {provider.url}", file=out)
+        with FakeProvider() as provider, ExitStack() as closing:
+            clients = _providers.connect(provider, providers)
+            for connected in clients:
+                closing.callback(connected.provider.close, connected.client)
+            print(f"llm-otel demo: fake {_names(providers)} provider at {provider.url}", file=out)
             if signals.metrics_url:
                 print(f"llm-otel demo: Prometheus metrics at {signals.metrics_url}", file=out)
             print(
@@ -70,13 +68,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             print(f"llm-otel demo: about {options.rps:g} calls/s {length}", file=out)
             progress = _Progress(out)
             tally = _workload.Tally()
-            clients = (client, anthropic_client, ollama_client)
             phase, tool_calls = _traffic(options, provider, clients, signals, tally, progress, stop)
             progress.done(tally)
-            client.close()
-            anthropic_client.close()
-            if ollama_client is not None:
-                ollama_client._client.close()  # ollama 0.4 has no close() of its own
         print(file=out)
         print(_summary.render(signals.pipeline.stats.stats()), file=out)
         print(f"\n{_resilience.render(phase)}", file=out)
@@ -94,19 +87,15 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             signal.signal(sig, handler)
 
 
-def _ollama_client(url: str) -> Any:
-    """An ollama client on the fake provider, or None when the SDK is not installed."""
-    try:
-        import ollama
-    except ImportError:
-        return None
-    return ollama.Client(host=url, timeout=1.0, event_hooks={"request": [_workload.send_behavior]})
+def _names(providers: Sequence[_providers.DemoProvider]) -> str:
+    titles = [provider.title for provider in providers]
+    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
 
 
 def _traffic(
     options: DemoOptions,
     provider: FakeProvider,
-    clients: tuple[Any, Any, Any],
+    clients: Sequence[_providers.Connected],
     signals: DemoSignals,
     tally: _workload.Tally,
     progress: _Progress,
@@ -118,7 +107,7 @@ def _traffic(
         duration = 0 if options.keep_serving else options.duration
         _workload.run(
             service.ask,
-            with_ollama=clients[2] is not None,
+            kinds=_workload.mix(clients),
             duration=duration,
             rps=options.rps,
             seed=options.seed,
@@ -128,12 +117,12 @@ def _traffic(
         )
 
     def phases() -> tuple[_resilience.Phase, int]:
-        client = clients[0]
+        client = clients[0].client  # OpenAI's
         phase = _resilience.run(provider, client, tally, stop, signals.tracer_provider, signals.meter_provider)
         return phase, _agents.run(client, _AGENT_RUNS, tally, signals.tracer_provider, signals.meter_provider)
 
     # The workload's calls are made by the handlers of a small HTTP service, as a real service makes them.
-    service = _service.Service(_service.performer(*clients), signals.tracer_provider, signals.meter_provider)
+    service = _service.Service(_service.performer(clients), signals.tracer_provider, signals.meter_provider)
     try:
         if not options.keep_serving:
             workload()

@@ -11,7 +11,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -19,6 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from llm_otel._services import SYSTEM_METRICS, installed, instance
 
 from . import _workload
+from ._providers import Connected
 
 Perform = Callable[[str, random.Random], None]
 
@@ -84,5 +85,6 @@ class Service:
             self._process.uninstrument()
 
 
-def performer(client: Any, anthropic_client: Any, ollama_client: Any) -> Perform:
-    return lambda kind, rng: _workload.perform(client, anthropic_client, ollama_client, kind, rng)
+def performer(clients: Sequence[Connected]) -> Perform:
+    """What the service's handler runs: one call of a kind on the client of the provider that makes it."""
+    return lambda kind, rng: _workload.perform(clients, kind, rng)

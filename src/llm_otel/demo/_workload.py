@@ -1,5 +1,5 @@
-"""A realistic mixed workload against the embedded fake provider: chat, streams, embeddings, faults, on the
-OpenAI, Anthropic and (when installed) Ollama clients."""
+"""A realistic mixed workload against the embedded fake provider: chat, streams, embeddings and faults, on
+the clients of every provider of the demo whose SDK is installed (``_providers.PROVIDERS``)."""
 
 from __future__ import annotations
 
@@ -7,32 +7,22 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
 
 from llm_otel.fake import Behavior
 
-MODELS = ("gpt-4o-mini", "gpt-4o")
-CLAUDE_MODELS = ("claude-haiku-4-5", "claude-opus-4-1")  # priced in the shipped table
-EMBEDDING_MODEL = "text-embedding-3-small"
-OLLAMA_MODELS = ("llama3.2", "qwen2.5:7b")  # local: priced at 0
-PROMPTS = (
-    "Summarise the incident report in two sentences",
-    "Translate good morning into French",
-    "Write a haiku about observability and traces",
-    "List three risks of shipping on a Friday afternoon",
-)
-# (kind of fault, weight): about one call in twelve fails, as a busy production service might.
+from ._providers import Connected, streams
+
+# (kind of fault, weight): about one call in twelve fails, as a busy production service might; a provider
+# may add faults of its own (DemoProvider.faults).
 FAULTS: tuple[tuple[Behavior, float], ...] = (
     (Behavior(status=429, retry_after=1), 0.035),
     (Behavior(status=500), 0.02),
     (Behavior(status=503), 0.01),
     (Behavior(hang=5.0), 0.005),  # the client's 1 s timeout fires first
     (Behavior(drop_after_chunks=3), 0.01),  # streams only: connection lost mid-stream
-    (Behavior(status=529), 0.01),  # Anthropic only: overloaded
 )
 
 
@@ -55,10 +45,10 @@ class Tally:
                 self.failures[failure] += 1
 
 
-def _behavior(rng: random.Random, stream: bool, to_anthropic: bool) -> Behavior:
+def _behavior(rng: random.Random, stream: bool, extra: tuple[tuple[Behavior, float], ...]) -> Behavior:
     roll = rng.random()
-    for fault, weight in FAULTS:
-        if (fault.drop_after_chunks and not stream) or (fault.status == 529 and not to_anthropic):
+    for fault, weight in (*FAULTS, *extra):
+        if fault.drop_after_chunks and not stream:
             continue
         if roll < weight:
             return fault
@@ -72,28 +62,13 @@ def _behavior(rng: random.Random, stream: bool, to_anthropic: bool) -> Behavior:
     )
 
 
-KINDS = (
-    ("chat", 0.27),
-    ("chat stream", 0.18),
-    ("claude", 0.13),
-    ("claude stream", 0.13),
-    ("embeddings", 0.10),
-    ("responses", 0.07),
-    ("ollama", 0.06),
-    ("ollama stream", 0.06),
-)
-
-# The ollama client takes no per-call headers: its requests read the call's behaviour from here.
-_ollama_headers: ContextVar[dict[str, str] | None] = ContextVar("llm_otel_demo_ollama_headers", default=None)
+def mix(clients: Sequence[Connected]) -> list[tuple[str, float]]:
+    """The kinds of call of these providers, with their weights in the mix."""
+    return [kind for connected in clients for kind in connected.provider.kinds]
 
 
-def send_behavior(request: Any) -> None:
-    """An httpx request hook of the demo's ollama client: the current call's behaviour header."""
-    request.headers.update(_ollama_headers.get() or {})
-
-
-def choose(rng: random.Random, with_ollama: bool = True) -> str:
-    kinds = KINDS if with_ollama else tuple(entry for entry in KINDS if not entry[0].startswith("ollama"))
+def choose(rng: random.Random, kinds: Sequence[tuple[str, float]]) -> str:
+    """A kind of call, drawn by weight."""
     roll = rng.random() * sum(weight for _, weight in kinds)
     for kind, weight in kinds:
         if roll < weight:
@@ -102,56 +77,21 @@ def choose(rng: random.Random, with_ollama: bool = True) -> str:
     return kinds[-1][0]
 
 
-def _ollama_chat(ollama_client: Any, headers: dict[str, str], prompt: str, stream: bool, rng: random.Random) -> None:
-    token = _ollama_headers.set(headers)
-    try:  # a stream sends its request when first read: read it while the header is set
-        reply = ollama_client.chat(
-            model=rng.choice(OLLAMA_MODELS), messages=[{"role": "user", "content": prompt}], stream=stream
-        )
-        if stream:
-            for _ in reply:
-                pass
-    finally:
-        _ollama_headers.reset(token)
-
-
-def perform(client: Any, anthropic_client: Any, ollama_client: Any, kind: str, rng: random.Random) -> None:
-    """Make one call of this kind on the OpenAI, Anthropic or Ollama client, consuming streams; raises what the
-    SDK raises."""
-    model = rng.choice(MODELS)
-    prompt = rng.choice(PROMPTS)
-    stream = kind.endswith(" stream")
-    headers = _behavior(rng, stream, kind.startswith("claude")).header()
-    if kind.startswith("ollama"):
-        _ollama_chat(ollama_client, headers, prompt, stream, rng)
-    elif kind.startswith("claude"):
-        message = anthropic_client.messages.create(
-            model=rng.choice(CLAUDE_MODELS),
-            max_tokens=256,
-            messages=[{"role": "user", "content": prompt}],
-            stream=stream,
-            extra_headers=headers,
-        )
-        if stream:
-            for _ in message:
-                pass
-    elif kind == "embeddings":
-        client.embeddings.create(model=EMBEDDING_MODEL, input=prompt, extra_headers=headers)
-    elif kind == "responses":
-        client.responses.create(model=model, input=prompt, extra_headers=headers)
-    else:
-        reply = client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": prompt}], stream=stream, extra_headers=headers
-        )
-        if stream:
-            for _ in reply:
-                pass
+def perform(clients: Sequence[Connected], kind: str, rng: random.Random) -> None:
+    """Make one call of this kind on the client of the provider that makes it, with a behaviour drawn from
+    the mix of faults, consuming streams; raises what the SDK raises."""
+    for connected in clients:
+        if any(kind == name for name, _ in connected.provider.kinds):
+            behavior = _behavior(rng, streams(kind), connected.provider.faults)
+            connected.provider.call(connected.client, kind, behavior, rng)
+            return
+    raise ValueError(f"no provider of the demo makes {kind!r} calls")
 
 
 def run(
     perform: Callable[[str, random.Random], None],
     *,
-    with_ollama: bool,
+    kinds: Sequence[tuple[str, float]],
     duration: float,
     rps: float,
     seed: int,
@@ -160,15 +100,15 @@ def run(
     tally: Tally,
 ) -> None:
     """Issue about ``rps`` calls per second for ``duration`` seconds (until ``stop`` when 0) on a worker pool,
-    each through ``perform(kind, rng)``, counting them in ``tally``; Ollama calls only ``with_ollama`` (its SDK
-    is installed)."""
+    each through ``perform(kind, rng)`` with a kind drawn from ``kinds`` by weight, counting them in
+    ``tally``."""
     rng_lock = threading.Lock()
     rng = random.Random(seed)
 
     def task() -> None:
         with rng_lock:
             local = random.Random(rng.random())
-        kind = choose(local, with_ollama)
+        kind = choose(local, kinds)
         try:
             perform(kind, local)
         except Exception as exc:  # the demo shows failures; it does not stop on them
