@@ -79,8 +79,10 @@ async def test_chat_create_records_duration_and_tokens(api: Api, otel: Recorded,
     assert otel.points("gen_ai.client.operation.time_to_first_chunk") == []
 
 
-async def test_max_completion_tokens_wins_over_max_tokens(api: Api, otel: Recorded) -> None:
-    await api.chat(max_tokens=100, max_completion_tokens=40)
+@pytest.mark.parametrize("first", ["max_tokens", "max_completion_tokens"])
+async def test_max_completion_tokens_wins_over_max_tokens(first: str, api: Api, otel: Recorded) -> None:
+    limits = {"max_tokens": 100, "max_completion_tokens": 40}
+    await api.chat(**dict(sorted(limits.items(), key=lambda item: item[0] != first)))  # in either order
     assert (otel.span().attributes or {})["gen_ai.request.max_tokens"] == 40
 
 

@@ -39,17 +39,31 @@ Reader = tuple[str, str, Callable[[Any], Any]]
 
 
 def request_reader(readers: tuple[Reader, ...]) -> Callable[[Mapping[str, Any]], Attributes]:
-    """A function turning call keywords into span attributes with the given readers."""
+    """A function turning call keywords into span attributes with the given readers; where several
+    keywords name one attribute and more than one is given, the one listed last wins."""
+    # The call's keywords are walked, not the readers: a call gives a few of the dozen a method takes.
+    by_key = {key: (rank, attribute, convert) for rank, (key, attribute, convert) in enumerate(readers)}
+    named = [attribute for _, attribute, _ in readers]
+    shared = frozenset(attribute for attribute in named if named.count(attribute) > 1)
 
     def read(kwargs: Mapping[str, Any]) -> Attributes:
         attrs: Attributes = {}
         if kwargs.get("stream") is True:
             attrs[n.REQUEST_STREAM] = True
-        for key, attribute, convert in readers:
-            if key in kwargs:
-                value = convert(kwargs[key])
-                if value is not None:
-                    attrs[attribute] = value
+        ranks: dict[str, int] = {}
+        for key, given in kwargs.items():
+            reader = by_key.get(key)
+            if reader is None:
+                continue
+            rank, attribute, convert = reader
+            value = convert(given)
+            if value is None:
+                continue
+            if attribute in shared:
+                if ranks.get(attribute, -1) > rank:
+                    continue
+                ranks[attribute] = rank
+            attrs[attribute] = value
         return attrs
 
     return read
