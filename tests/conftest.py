@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import inspect
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,18 @@ from llm_otel.providers.openai import OpenAIInstrumentor
 MODEL = "gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "say hello to the test suite"}]  # 6 input tokens
 # One function tool, in the shape OpenAI, Mistral and Ollama share.
+# Content capture: the conventions' content attributes, and the one-message exchange most tests make.
+CONTENT_KEYS = (
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.tool.definitions",
+)
+HI = [{"role": "user", "content": "hi"}]
+HI_IN = [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
+REPLY = "This is a."  # what the fake provider answers with three output tokens
+FULL_REPLY = "This is a deterministic reply from the fake provider with one token."  # its default answer
+REPLY_OUT = [{"role": "assistant", "parts": [{"type": "text", "content": REPLY}], "finish_reason": "stop"}]
 TOOLS = [
     {
         "type": "function",
@@ -86,6 +99,12 @@ class Recorded:
     def attributes(self) -> dict[str, Any]:
         """The one finished span's attributes."""
         return dict(self.span().attributes or {})
+
+    def content(self, index: int | None = None) -> dict[str, Any]:
+        """The content attributes of the one finished span (or of ``spans()[index]``), decoded."""
+        span = self.span() if index is None else self.spans()[index]
+        attrs = span.attributes or {}
+        return {key: json.loads(str(attrs[key])) for key in CONTENT_KEYS if key in attrs}
 
     def span(self) -> ReadableSpan:
         spans = self.spans()

@@ -10,11 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from opentelemetry.trace import StatusCode
 
-from conftest import CONVERSE_MESSAGES, NOVA, Recorded, bedrock_client
+from conftest import CONVERSE_MESSAGES, FULL_REPLY, NOVA, Recorded, bedrock_client
 from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.resilience import classify
 
-REPLY = "This is a deterministic reply from the fake provider with one token."
 TOOL_CONFIG = {
     "tools": [
         {
@@ -31,7 +30,7 @@ TOOL_CONFIG = {
 def test_converse_span_and_metrics(bedrock: Any, bedrock_otel: Recorded, fake: FakeProvider) -> None:
     config = {"maxTokens": 100, "temperature": 0.2, "topP": 0.9, "stopSequences": ["END"]}
     response = bedrock.converse(modelId=NOVA, messages=CONVERSE_MESSAGES, inferenceConfig=config)
-    assert response["output"]["message"]["content"] == [{"text": REPLY}]
+    assert response["output"]["message"]["content"] == [{"text": FULL_REPLY}]
     span = bedrock_otel.span()
     assert span.name == f"chat {NOVA}"
     assert span.status.status_code is StatusCode.UNSET
@@ -112,7 +111,7 @@ def test_invoke_model_reads_each_family(
     response = bedrock.invoke_model(modelId=model, body=json.dumps(body))
     # The caller reads the whole body, once, from the same kind of object botocore returns.
     assert type(response["body"]).__name__ == "StreamingBody"
-    assert REPLY[:20] in response["body"].read().decode()
+    assert FULL_REPLY[:20] in response["body"].read().decode()
     assert response["body"].read() == b""
     attrs = bedrock_otel.attributes()
     assert bedrock_otel.span().name == f"{operation} {model}"

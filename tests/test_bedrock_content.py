@@ -30,12 +30,6 @@ INPUT = [
 THREE = {"role": "assistant", "parts": [{"type": "text", "content": "This is a."}], "finish_reason": "length"}
 
 
-def content(recorded: Recorded) -> dict[str, Any]:
-    attrs = recorded.span().attributes or {}
-    keys = ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions", "gen_ai.tool.definitions")
-    return {key: json.loads(str(attrs[key])) for key in keys if key in attrs}
-
-
 def converse(client: Any, stream: bool, **kwargs: Any) -> None:
     if stream:
         list(client.converse_stream(**kwargs)["stream"])
@@ -50,7 +44,7 @@ def test_converse_content_is_captured(
     capture("SPAN_ONLY")
     system = [{"text": "be brief"}]
     converse(bedrock, stream, modelId=NOVA, messages=MESSAGES, system=system, inferenceConfig={"maxTokens": 3})
-    found = content(bedrock_otel)
+    found = bedrock_otel.content()
     assert found["gen_ai.input.messages"] == INPUT
     assert found["gen_ai.system_instructions"] == [{"type": "text", "content": "be brief"}]
     assert found["gen_ai.output.messages"] == [THREE]
@@ -63,7 +57,7 @@ def test_converse_tool_call_and_definitions_are_captured(
     capture("SPAN_ONLY")
     fake.push(Behavior(tool_call=True))
     converse(bedrock, stream, modelId=NOVA, messages=MESSAGES[:1], toolConfig=TOOL_CONFIG)
-    found = content(bedrock_otel)
+    found = bedrock_otel.content()
     spec = TOOL_CONFIG["tools"][0]["toolSpec"]
     assert found["gen_ai.tool.definitions"] == [
         {
@@ -82,11 +76,11 @@ def test_converse_tool_call_and_definitions_are_captured(
 
 def test_content_is_off_by_default(bedrock: Any, bedrock_otel: Recorded, capture: ContentCapture) -> None:
     bedrock.converse(modelId=NOVA, messages=MESSAGES)
-    assert content(bedrock_otel) == {}
+    assert bedrock_otel.content() == {}
 
 
 def test_invoke_model_records_no_content(bedrock: Any, bedrock_otel: Recorded, capture: ContentCapture) -> None:
     capture("SPAN_ONLY")
     body = json.dumps({"prompt": "say hello", "max_gen_len": 5})
     bedrock.invoke_model(modelId="meta.llama3-8b-instruct-v1:0", body=body)["body"].read()
-    assert content(bedrock_otel) == {}
+    assert bedrock_otel.content() == {}

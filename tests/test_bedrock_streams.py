@@ -12,12 +12,11 @@ import pytest
 from botocore.exceptions import EventStreamError
 from opentelemetry.trace import StatusCode
 
-from conftest import CONVERSE_MESSAGES, NOVA, Recorded
+from conftest import CONVERSE_MESSAGES, FULL_REPLY, NOVA, Recorded
 from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.resilience import classify
 from test_bedrock_calls import FAMILIES
 
-REPLY = "This is a deterministic reply from the fake provider with one token."
 EVENTS = 16  # messageStart, 12 deltas, contentBlockStop, messageStop, metadata
 
 
@@ -30,7 +29,7 @@ def test_converse_stream_span_ends_on_exhaustion(bedrock: Any, bedrock_otel: Rec
     assert bedrock_otel.spans() == []  # nothing read yet
     events = list(response["stream"])
     assert len(events) == EVENTS
-    assert "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e) == REPLY
+    assert "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e) == FULL_REPLY
     assert events[-1]["metadata"]["usage"]["outputTokens"] == 12
     span = bedrock_otel.span()
     attrs = dict(span.attributes or {})

@@ -6,14 +6,25 @@ from __future__ import annotations
 
 import gc
 import inspect
-import json
 from typing import Any
 
 import anyio.lowlevel
 import pytest
 from opentelemetry.trace import StatusCode
 
-from conftest import TOOLS, CohereApi, ContentCapture, Recorded, drain, first, maybe_await
+from conftest import (
+    FULL_REPLY,
+    HI,
+    HI_IN,
+    REPLY_OUT,
+    TOOLS,
+    CohereApi,
+    ContentCapture,
+    Recorded,
+    drain,
+    first,
+    maybe_await,
+)
 from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.resilience import classify
 
@@ -21,7 +32,6 @@ pytestmark = pytest.mark.anyio
 
 # message-start, content-start, 12 content-deltas, content-end, message-end
 EVENTS = ["message-start", "content-start", *["content-delta"] * 12, "content-end", "message-end"]
-REPLY = "This is a deterministic reply from the fake provider with one token."
 
 
 def text_of(events: list[Any]) -> str:
@@ -35,7 +45,7 @@ async def close(stream: Any) -> None:
 async def test_stream_span_ends_on_exhaustion(co: CohereApi, cohere_otel: Recorded) -> None:
     events = await drain(await co.stream(temperature=0.1))
     assert [event.type for event in events] == EVENTS
-    assert text_of(events) == REPLY
+    assert text_of(events) == FULL_REPLY
     span = cohere_otel.span()
     attrs = dict(span.attributes or {})
     assert span.status.status_code is StatusCode.UNSET
@@ -119,16 +129,6 @@ async def test_a_stream_error_status_surfaces_at_the_first_read(co: CohereApi, c
 
 # --- content --------------------------------------------------------------------------------------
 
-HI = [{"role": "user", "content": "hi"}]
-HI_IN = [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
-THREE_OUT = [{"role": "assistant", "parts": [{"type": "text", "content": "This is a."}], "finish_reason": "stop"}]
-
-
-def content(recorded: Recorded) -> dict[str, Any]:
-    attrs = recorded.span().attributes or {}
-    keys = ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.definitions")
-    return {key: json.loads(str(attrs[key])) for key in keys if key in attrs}
-
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_chat_content_is_captured(
@@ -138,7 +138,7 @@ async def test_chat_content_is_captured(
     result = await (co.stream if stream else co.chat)(Behavior(output_tokens=3), messages=HI)
     if stream:
         await drain(result)
-    assert content(cohere_otel) == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": THREE_OUT}
+    assert cohere_otel.content() == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": REPLY_OUT}
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -155,7 +155,7 @@ async def test_tool_call_content_is_captured(
     result = await (co.stream if stream else co.chat)(Behavior(tool_call=True), messages=history, tools=TOOLS)
     if stream:
         await drain(result)
-    captured = content(cohere_otel)
+    captured = cohere_otel.content()
     assert captured["gen_ai.input.messages"] == [
         {"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
         {"role": "user", "parts": [{"type": "text", "content": "weather in Paris?"}]},
@@ -176,13 +176,13 @@ async def test_tool_call_content_is_captured(
 
 async def test_content_is_off_by_default(co: CohereApi, cohere_otel: Recorded, capture: ContentCapture) -> None:
     await co.chat(messages=HI)
-    assert content(cohere_otel) == {}
+    assert cohere_otel.content() == {}
 
 
 async def test_embed_records_no_content(co: CohereApi, cohere_otel: Recorded, capture: ContentCapture) -> None:
     capture("SPAN_ONLY")
     await co.embed(texts=["hi"])
-    assert content(cohere_otel) == {}
+    assert cohere_otel.content() == {}
 
 
 async def test_a_tool_round_trip_is_captured_as_input(
@@ -200,7 +200,7 @@ async def test_a_tool_round_trip_is_captured_as_input(
         {"role": "tool", "tool_call_id": "get_weather_1", "content": "rainy"},
     ]
     await co.chat(messages=history, tools=TOOLS)
-    assert content(cohere_otel)["gen_ai.input.messages"] == [
+    assert cohere_otel.content()["gen_ai.input.messages"] == [
         {"role": "user", "parts": [{"type": "text", "content": "weather in Paris?"}]},
         {
             "role": "assistant",
@@ -232,6 +232,6 @@ async def test_thinking_is_captured_as_reasoning(
     if stream:
         await drain(result)
     parts = [{"type": "reasoning", "content": "Is a."}, {"type": "text", "content": "This is a."}]
-    [output] = content(cohere_otel)["gen_ai.output.messages"]
+    [output] = cohere_otel.content()["gen_ai.output.messages"]
     assert output == {"role": "assistant", "parts": parts, "finish_reason": "stop"}
     assert cohere_otel.attributes()["gen_ai.usage.output_tokens"] == 5  # Cohere counts thinking as output

@@ -11,7 +11,12 @@ import pytest
 
 import llm_otel
 from conftest import (
+    CONTENT_KEYS,
+    HI,
+    HI_IN,
     MODEL,
+    REPLY,
+    REPLY_OUT,
     Api,
     Claude,
     ContentCapture,
@@ -28,26 +33,10 @@ from llm_otel.telemetry._content import CAPTURE_ENV, TRUNCATED, _mode_from_env, 
 
 pytestmark = pytest.mark.anyio
 
-CONTENT_KEYS = (
-    "gen_ai.input.messages",
-    "gen_ai.output.messages",
-    "gen_ai.system_instructions",
-    "gen_ai.tool.definitions",
-)
-HI = [{"role": "user", "content": "hi"}]
-HI_IN = [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
 THREE_WORDS = Behavior(output_tokens=3)
-REPLY = "This is a."
-REPLY_OUT = [{"role": "assistant", "parts": [{"type": "text", "content": REPLY}], "finish_reason": "stop"}]
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 CHAT_TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "w", "parameters": WEATHER}}]
 WEATHER_DEF = [{"type": "function", "name": "get_weather", "description": "w", "parameters": WEATHER}]
-
-
-def content(recorded: Recorded) -> dict[str, Any]:
-    """The content attributes of the one span, decoded."""
-    attrs = recorded.span().attributes or {}
-    return {key: json.loads(str(attrs[key])) for key in CONTENT_KEYS if key in attrs}
 
 
 def structured(value: Any) -> Any:
@@ -61,7 +50,7 @@ def structured(value: Any) -> Any:
 async def test_content_is_off_by_default(api: Api, otel: Recorded, capture: ContentCapture) -> None:
     await api.chat(THREE_WORDS, messages=HI)
     assert content_mode() is ContentMode.NO_CONTENT
-    assert content(otel) == {}
+    assert otel.content() == {}
     assert capture.events() == []
 
 
@@ -89,7 +78,7 @@ async def test_span_only_records_chat_messages_on_the_span(api: Api, otel: Recor
     messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
     reply = await api.chat(THREE_WORDS, messages=messages)
     assert reply.choices[0].message.content == REPLY
-    assert content(otel) == {
+    assert otel.content() == {
         "gen_ai.input.messages": [
             {"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
             *HI_IN,
@@ -105,7 +94,7 @@ async def test_event_only_emits_the_details_event_in_the_span_context(
     capture("EVENT_ONLY")
     await api.chat(THREE_WORDS, messages=HI, tools=CHAT_TOOLS)
     span = otel.span()
-    assert content(otel) == {}
+    assert otel.content() == {}
     [event] = capture.events()
     assert event.event_name == "gen_ai.client.inference.operation.details"
     assert (event.trace_id, event.span_id) == (span.context.trace_id, span.context.span_id)
@@ -142,7 +131,7 @@ async def test_failed_call_records_its_input(api: Api, otel: Recorded, capture: 
     capture("SPAN_ONLY")
     with pytest.raises(Exception, match="500"):
         await api.chat(Behavior(status=500), messages=HI)
-    assert content(otel) == {"gen_ai.input.messages": HI_IN}
+    assert otel.content() == {"gen_ai.input.messages": HI_IN}
 
 
 # --- OpenAI paths -----------------------------------------------------------------------------------
@@ -152,7 +141,7 @@ async def test_chat_stream_assembles_text(api: Api, otel: Recorded, capture: Con
     capture("SPAN_ONLY")
     chunks = await drain(await api.chat(THREE_WORDS, messages=HI, stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == REPLY
-    assert content(otel)["gen_ai.output.messages"] == REPLY_OUT
+    assert otel.content()["gen_ai.output.messages"] == REPLY_OUT
 
 
 async def test_chat_stream_assembles_tool_calls_and_history_round_trips(
@@ -162,7 +151,7 @@ async def test_chat_stream_assembles_tool_calls_and_history_round_trips(
     chunks = await drain(await api.chat(Behavior(tool_call=True), messages=HI, tools=CHAT_TOOLS, stream=True))
     call_id = chunks[0].choices[0].delta.tool_calls[0].id
     call = {"type": "tool_call", "id": call_id, "name": "get_weather", "arguments": {"city": "fake"}}
-    assert content(otel) == {
+    assert otel.content() == {
         "gen_ai.input.messages": HI_IN,
         "gen_ai.output.messages": [{"role": "assistant", "parts": [call], "finish_reason": "tool_call"}],
         "gen_ai.tool.definitions": WEATHER_DEF,
@@ -179,7 +168,7 @@ async def test_chat_stream_assembles_tool_calls_and_history_round_trips(
         {"role": "tool", "tool_call_id": call_id, "content": "sunny"},
     ]
     await api.chat(THREE_WORDS, messages=history)
-    assert content(otel)["gen_ai.input.messages"] == [
+    assert otel.content()["gen_ai.input.messages"] == [
         *HI_IN,
         {"role": "assistant", "parts": [call]},
         {"role": "tool", "parts": [{"type": "tool_call_response", "id": call_id, "response": "sunny"}]},
@@ -189,7 +178,7 @@ async def test_chat_stream_assembles_tool_calls_and_history_round_trips(
 async def test_chat_parse(api: Api, otel: Recorded, capture: ContentCapture) -> None:
     capture("SPAN_ONLY")
     await maybe_await(chat_helpers(api.client).parse(model=MODEL, messages=HI, extra_headers=THREE_WORDS.header()))
-    assert content(otel) == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": REPLY_OUT}
+    assert otel.content() == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": REPLY_OUT}
 
 
 async def test_legacy_completion_prompt_and_stream(api: Api, otel: Recorded, capture: ContentCapture) -> None:
@@ -227,7 +216,7 @@ async def test_responses_input_instructions_and_output(api: Api, otel: Recorded,
 async def test_embeddings_record_no_content(api: Api, otel: Recorded, capture: ContentCapture) -> None:
     capture("SPAN_AND_EVENT")
     await api.call("embeddings.create", model="text-embedding-3-small", input="secret words")
-    assert content(otel) == {}
+    assert otel.content() == {}
     assert capture.events() == []
 
 
@@ -248,7 +237,7 @@ async def test_anthropic_messages_system_tools_and_blocks(
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "sunny"}]},
     ]
     await claude.chat(THREE_WORDS, messages=history, system=[{"type": "text", "text": "be brief"}], tools=tools)
-    assert content(anthropic_otel) == {
+    assert anthropic_otel.content() == {
         "gen_ai.input.messages": [
             *HI_IN,
             {
@@ -268,7 +257,7 @@ async def test_anthropic_raw_stream_assembles_text(
 ) -> None:
     capture("SPAN_ONLY")
     await drain(await claude.call("messages.create", **claude_kwargs(THREE_WORDS, messages=HI, stream=True)))
-    assert content(anthropic_otel) == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": REPLY_OUT}
+    assert anthropic_otel.content() == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": REPLY_OUT}
 
 
 async def test_anthropic_stream_helper_assembles_tool_use(
@@ -284,7 +273,7 @@ async def test_anthropic_stream_helper_assembles_tool_use(
         with manager as stream:
             message = stream.get_final_message()
     call = {"type": "tool_call", "id": message.content[0].id, "name": "get_weather", "arguments": {"city": "fake"}}
-    assert content(anthropic_otel)["gen_ai.output.messages"] == [
+    assert anthropic_otel.content()["gen_ai.output.messages"] == [
         {"role": "assistant", "parts": [call], "finish_reason": "tool_call"}
     ]
     assert message.content[0].input == {"city": "fake"}  # the caller's message is untouched
@@ -313,7 +302,7 @@ async def test_ollama_chat_history_tools_and_tool_call(
     response = {"type": "tool_call_response", "id": None, "response": "sunny"}
     if "tool_name" in fake.requests[-1].body["messages"][-1]:  # sent by releases after 0.4
         response["name"] = "get_weather"
-    assert content(ollama_otel) == {
+    assert ollama_otel.content() == {
         "gen_ai.input.messages": [
             {"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
             *HI_IN,
@@ -333,7 +322,7 @@ async def test_ollama_stream_assembles_text(
     capture("SPAN_ONLY")
     fake.push(THREE_WORDS)
     await drain(await llama.chat(messages=HI, stream=True))
-    assert content(ollama_otel) == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": REPLY_OUT}
+    assert ollama_otel.content() == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": REPLY_OUT}
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -345,7 +334,7 @@ async def test_ollama_generate_prompt_and_system(
     result = await llama.call("generate", "llama3.2", "hi", system="be brief", stream=stream)
     if stream:
         await drain(result)
-    assert content(ollama_otel) == {
+    assert ollama_otel.content() == {
         "gen_ai.input.messages": HI_IN,
         "gen_ai.output.messages": REPLY_OUT,
         "gen_ai.system_instructions": [{"type": "text", "content": "be brief"}],
@@ -355,7 +344,7 @@ async def test_ollama_generate_prompt_and_system(
 async def test_ollama_embed_records_no_content(llama: Llama, ollama_otel: Recorded, capture: ContentCapture) -> None:
     capture("SPAN_ONLY")
     await llama.call("embed", "nomic-embed-text", "hi")
-    assert content(ollama_otel) == {}
+    assert ollama_otel.content() == {}
 
 
 # --- redaction and truncation --------------------------------------------------------------------------
@@ -374,7 +363,7 @@ async def test_redactor_hook_sees_structured_content_before_serialisation(
     capture("SPAN_ONLY", redactors=[hide_users])
     await api.chat(THREE_WORDS, messages=HI)
     assert seen == [Content(HI_IN, REPLY_OUT)]
-    assert content(otel)["gen_ai.input.messages"] == [
+    assert otel.content()["gen_ai.input.messages"] == [
         {"role": "user", "parts": [{"type": "text", "content": "[hidden]"}]}
     ]
 
@@ -383,7 +372,7 @@ async def test_builtin_redactors(api: Api, otel: Recorded, capture: ContentCaptu
     capture("SPAN_ONLY", redactors=[llm_otel.redact_emails, llm_otel.redact_phone_numbers, llm_otel.redact_api_keys])
     text = "mail ann.lee@example.co.uk or +44 20 7946 0958, key sk-proj-Abc123def456ghi789, Bearer abcdef123456789 ok"
     await api.chat(THREE_WORDS, messages=[{"role": "user", "content": text}])
-    assert content(otel)["gen_ai.input.messages"] == [
+    assert otel.content()["gen_ai.input.messages"] == [
         {"role": "user", "parts": [{"type": "text", "content": "mail [EMAIL] or [PHONE], key [API_KEY], [API_KEY] ok"}]}
     ]
 
@@ -400,7 +389,7 @@ async def test_failing_redactor_drops_content_not_the_call(
     capture("SPAN_AND_EVENT", redactors=[broken])
     reply = await api.chat(THREE_WORDS, messages=HI)
     assert reply.choices[0].message.content == REPLY
-    assert content(otel) == {}
+    assert otel.content() == {}
     assert capture.events() == []
     assert otel.span().attributes["gen_ai.usage.output_tokens"] == 3  # type: ignore[index]
     caplog.clear()  # the redactor's failure is logged as ours, on purpose
@@ -414,7 +403,7 @@ async def test_truncation_keeps_valid_json_within_the_budget(api: Api, otel: Rec
     [message] = json.loads(raw)
     text = message["parts"][0]["content"]
     assert text.endswith(TRUNCATED) and set(text.removesuffix(TRUNCATED)) == {"é"}
-    assert content(otel)["gen_ai.output.messages"] == REPLY_OUT  # small values are untouched
+    assert otel.content()["gen_ai.output.messages"] == REPLY_OUT  # small values are untouched
 
 
 def test_truncation_drops_oldest_items_when_cutting_strings_is_not_enough() -> None:

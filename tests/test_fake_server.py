@@ -27,6 +27,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response, ResponseStreamEvent, ResponseTextDeltaEvent, ResponseUsage
 from pydantic import BaseModel, Field, TypeAdapter
 
+from conftest import FULL_REPLY
 from llm_otel.fake import (
     BEHAVIOR_HEADER,
     Behavior,
@@ -42,7 +43,6 @@ from llm_otel.fake._schema import instance_json
 
 USER = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "what is the weather"}]
 PROMPT_TOKENS = 6  # words in USER
-REPLY = "This is a deterministic reply from the fake provider with one token."
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -184,7 +184,7 @@ def test_retries_are_visible_in_the_record(provider: FakeProvider) -> None:
     provider.push(Behavior(status=429, retry_after=0.01))
     with openai.OpenAI(base_url=provider.openai_base_url, api_key="test", max_retries=2) as sdk:
         reply = chat(sdk)
-    assert reply.choices[0].message.content == REPLY
+    assert reply.choices[0].message.content == FULL_REPLY
     assert [r.headers["x-stainless-retry-count"] for r in provider.requests] == ["0", "1"]
 
 
@@ -236,7 +236,7 @@ def test_a_burst_of_threaded_clients_all_succeed(provider: FakeProvider) -> None
             return chat(sdk).choices[0].message.content
 
     with ThreadPoolExecutor(BURST) as pool:
-        assert list(pool.map(call, clients)) == [REPLY] * BURST
+        assert list(pool.map(call, clients)) == [FULL_REPLY] * BURST
     assert len(provider.requests) == BURST
 
 
@@ -249,7 +249,7 @@ def test_a_burst_of_asyncio_tasks_all_succeed(provider: FakeProvider) -> None:
             )
         return [r.output_text if isinstance(r, Response) else r.choices[0].message.content for r in replies]
 
-    assert asyncio.run(burst()) == [REPLY] * BURST
+    assert asyncio.run(burst()) == [FULL_REPLY] * BURST
 
 
 # -- behaviour selection -------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def test_chat_json(client: openai.OpenAI) -> None:
     assert (reply.object, reply.model, reply.system_fingerprint) == ("chat.completion", "gpt-4o-mini", "fp_llmotelfake")
     [choice] = reply.choices
     assert (choice.index, choice.finish_reason) == (0, "stop")
-    assert (choice.message.role, choice.message.content) == ("assistant", REPLY)
+    assert (choice.message.role, choice.message.content) == ("assistant", FULL_REPLY)
     assert (reply.usage.prompt_tokens, reply.usage.completion_tokens, reply.usage.total_tokens) == (
         PROMPT_TOKENS,
         12,
@@ -373,7 +373,7 @@ def test_chat_n_choices(client: openai.OpenAI) -> None:
 def test_chat_stream_without_usage(client: openai.OpenAI) -> None:
     chunks = list(chat(client, stream=True))
     assert chunks[0].choices[0].delta.role == "assistant"
-    assert "".join(c.choices[0].delta.content or "" for c in chunks) == REPLY
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == FULL_REPLY
     assert len(chunks) == 1 + 12 + 1
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert all(c.usage is None and c.object == "chat.completion.chunk" for c in chunks)
@@ -405,7 +405,7 @@ def test_chat_stream_n_choices_interleave(client: openai.OpenAI) -> None:
     for chunk in chat(client, stream=True, n=2):
         [choice] = chunk.choices
         texts[choice.index] += choice.delta.content or ""
-    assert texts[0] == REPLY
+    assert texts[0] == FULL_REPLY
     assert texts[1] != texts[0] and len(texts[1].split()) == 12
 
 
@@ -428,7 +428,7 @@ def test_async_chat_stream() -> None:
             return text, total
 
     with FakeProvider() as fake:
-        assert asyncio.run(run(fake)) == (REPLY, 18)
+        assert asyncio.run(run(fake)) == (FULL_REPLY, 18)
 
 
 # -- tool calls ----------------------------------------------------------------------------------
@@ -502,7 +502,7 @@ def test_legacy_completion_stream(client: openai.OpenAI) -> None:
     chunks = list(
         client.completions.create(model="m", prompt="hi", stream=True, stream_options={"include_usage": True})
     )
-    assert "".join(c.choices[0].text for c in chunks[:-1]) == REPLY
+    assert "".join(c.choices[0].text for c in chunks[:-1]) == FULL_REPLY
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 13
 
@@ -561,7 +561,7 @@ def cached_tokens(usage: ResponseUsage) -> int:
 def test_responses_json(client: openai.OpenAI) -> None:
     reply = client.responses.create(model="gpt-4.1", instructions="be nice", input="hello world")
     assert reply.id.startswith("resp_") and reply.status == "completed"
-    assert reply.output_text == REPLY
+    assert reply.output_text == FULL_REPLY
     assert reply.output[0].type == "message" and reply.output[0].id.startswith("msg_")
     usage = reply.usage
     assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (4, 12, 16)
@@ -613,14 +613,14 @@ def test_responses_stream_helper(client: openai.OpenAI) -> None:
         "response.output_item.done",
         "response.completed",
     ]
-    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == REPLY
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == FULL_REPLY
     numbers = [getattr(e, "sequence_number", None) for e in events]
     if "sequence_number" in ResponseTextDeltaEvent.model_fields:
         assert numbers == list(range(len(events)))
     else:  # openai 1.66's events have no such field; its helper rebuilds these three kinds without the extra
         rebuilt = {"response.output_text.delta", "response.output_text.done", "response.completed"}
         assert numbers == [None if e.type in rebuilt else i for i, e in enumerate(events)]
-    assert final.output_text == REPLY
+    assert final.output_text == FULL_REPLY
     assert (final.usage.input_tokens, final.usage.output_tokens) == (2, 12)
 
 
@@ -670,7 +670,7 @@ def test_async_responses_stream() -> None:
             return (await stream.get_final_response()).output_text
 
     with FakeProvider() as fake:
-        assert asyncio.run(run(fake)) == REPLY
+        assert asyncio.run(run(fake)) == FULL_REPLY
 
 
 # -- structured outputs --------------------------------------------------------------------------
@@ -720,7 +720,7 @@ PERSON = Person(
     nickname="fake",
     born=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
 )
-JSON_REPLY = json.dumps({"text": REPLY}, separators=(",", ":"))
+JSON_REPLY = json.dumps({"text": FULL_REPLY}, separators=(",", ":"))
 
 
 def fragments(text: str) -> int:
@@ -974,7 +974,7 @@ def test_hang_makes_the_client_time_out(client: openai.OpenAI) -> None:
 def test_latency_and_pacing_keep_the_content(client: openai.OpenAI) -> None:
     behavior = Behavior(latency=0.01, ttft=0.01, chunk_delay=0.001)
     chunks = list(chat(client, behavior, stream=True))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks) == REPLY
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == FULL_REPLY
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 14])
@@ -1083,8 +1083,8 @@ def test_azure_deployment_endpoints(provider: FakeProvider) -> None:
         completion = azure.completions.create(model="my-instruct", prompt="hi")
         vectors = azure.embeddings.create(model="my-embedder", input="hi")
         response = azure.responses.parse(model="my-gpt", input="x", text_format=Person)
-    assert (reply.model, reply.choices[0].message.content) == ("my-gpt", REPLY)
-    assert (completion.model, completion.choices[0].text) == ("my-instruct", REPLY)
+    assert (reply.model, reply.choices[0].message.content) == ("my-gpt", FULL_REPLY)
+    assert (completion.model, completion.choices[0].text) == ("my-instruct", FULL_REPLY)
     assert len(vectors.data[0].embedding) == 8
     assert (response.model, response.output_parsed) == ("my-gpt", PERSON)
     assert [(r.path, r.query, r.headers["api-key"]) for r in provider.requests] == [
@@ -1117,7 +1117,7 @@ def test_azure_deployment_is_the_model_when_the_body_has_none(provider: FakeProv
 def test_azure_v1_endpoints(provider: FakeProvider) -> None:
     with openai.OpenAI(base_url=provider.url + "/openai/v1/", api_key="k", max_retries=0) as azure:
         assert azure.responses.parse(model="dep", input="x", text_format=Person).output_parsed == PERSON
-        assert azure.chat.completions.create(model="dep", messages=USER).choices[0].message.content == REPLY
+        assert azure.chat.completions.create(model="dep", messages=USER).choices[0].message.content == FULL_REPLY
         assert azure.embeddings.create(model="emb", input="x").data[0].index == 0
     assert [r.path for r in provider.requests] == [
         "/openai/v1/responses",
@@ -1141,7 +1141,7 @@ def test_async_azure_clients() -> None:
         return [text, len(vectors.data), parsed.output_parsed, streamed.output_parsed]
 
     with FakeProvider() as fake:
-        assert asyncio.run(run(fake)) == [REPLY, 1, PERSON, PERSON]
+        assert asyncio.run(run(fake)) == [FULL_REPLY, 1, PERSON, PERSON]
         assert [r.path for r in fake.requests] == [
             "/openai/deployments/dep/chat/completions",
             "/openai/deployments/emb/embeddings",

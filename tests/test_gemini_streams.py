@@ -6,21 +6,29 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from opentelemetry.trace import StatusCode
 
-from conftest import GEMINI_MODEL, GEMINI_TOOLS, ContentCapture, GeminiApi, Recorded, drain, first, maybe_await
+from conftest import (
+    FULL_REPLY,
+    GEMINI_MODEL,
+    GEMINI_TOOLS,
+    HI_IN,
+    REPLY_OUT,
+    ContentCapture,
+    GeminiApi,
+    Recorded,
+    drain,
+    first,
+    maybe_await,
+)
 from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.resilience import classify
 
 pytest.importorskip("google.genai")  # not in the virtualenv of the other SDKs' floors (see the Makefile)
 pytestmark = pytest.mark.anyio
-
-REPLY = "This is a deterministic reply from the fake provider with one token."
 
 
 async def finalized(gemini: GeminiApi) -> None:
@@ -38,7 +46,7 @@ async def finalized(gemini: GeminiApi) -> None:
 async def test_stream_span_ends_on_exhaustion(gemini: GeminiApi, gemini_otel: Recorded) -> None:
     chunks = await drain(await gemini.stream(config={"temperature": 0.1}))
     assert len(chunks) == 12
-    assert "".join(chunk.text for chunk in chunks) == REPLY
+    assert "".join(chunk.text for chunk in chunks) == FULL_REPLY
     span = gemini_otel.span()
     attrs = dict(span.attributes or {})
     assert span.status.status_code is StatusCode.UNSET
@@ -188,15 +196,6 @@ async def test_unreachable_server_is_a_connection_error(
 
 # --- content --------------------------------------------------------------------------------------
 
-HI_IN = [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
-THREE_OUT = [{"role": "assistant", "parts": [{"type": "text", "content": "This is a."}], "finish_reason": "stop"}]
-
-
-def content(recorded: Recorded, span: int = -1) -> dict[str, Any]:
-    attrs = recorded.spans()[span].attributes or {}
-    keys = ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions", "gen_ai.tool.definitions")
-    return {key: json.loads(str(attrs[key])) for key in keys if key in attrs}
-
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_content_is_captured(
@@ -208,16 +207,16 @@ async def test_content_is_captured(
     )
     if stream:
         await drain(result)
-    assert content(gemini_otel) == {
+    assert gemini_otel.content(-1) == {
         "gen_ai.input.messages": HI_IN,
-        "gen_ai.output.messages": THREE_OUT,
+        "gen_ai.output.messages": REPLY_OUT,
         "gen_ai.system_instructions": [{"type": "text", "content": "be brief"}],
     }
 
 
 async def test_content_is_off_by_default(gemini: GeminiApi, gemini_otel: Recorded, capture: ContentCapture) -> None:
     await gemini.generate(contents="hi")
-    assert content(gemini_otel) == {}
+    assert gemini_otel.content(-1) == {}
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -230,7 +229,7 @@ async def test_function_calls_and_tools_are_captured(
     )
     if stream:
         await drain(result)
-    captured = content(gemini_otel)
+    captured = gemini_otel.content(-1)
     assert captured["gen_ai.output.messages"] == [
         {
             "role": "assistant",
@@ -261,7 +260,7 @@ async def test_a_history_is_captured_with_its_roles(
         types.Content(role="user", parts=[answer]),
     ]
     await gemini.generate(contents=[*history, "thanks"])
-    assert content(gemini_otel)["gen_ai.input.messages"] == [
+    assert gemini_otel.content(-1)["gen_ai.input.messages"] == [
         {"role": "user", "parts": [{"type": "text", "content": "weather in Paris?"}]},
         {
             "role": "assistant",
@@ -280,4 +279,4 @@ async def test_a_history_is_captured_with_its_roles(
 async def test_embeddings_record_no_content(gemini: GeminiApi, gemini_otel: Recorded, capture: ContentCapture) -> None:
     capture("SPAN_ONLY")
     await gemini.call("models.embed_content", model="gemini-embedding-001", contents=["hi"])
-    assert content(gemini_otel) == {}
+    assert gemini_otel.content(-1) == {}

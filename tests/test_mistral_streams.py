@@ -5,14 +5,17 @@ errors of Mistral calls, and their message content."""
 from __future__ import annotations
 
 import gc
-import json
 from typing import Any
 
 import pytest
 from opentelemetry.trace import StatusCode
 
 from conftest import (
+    FULL_REPLY,
+    HI,
+    HI_IN,
     MISTRAL_MODEL,
+    REPLY_OUT,
     TOOLS,
     ContentCapture,
     MistralApi,
@@ -28,7 +31,6 @@ from llm_otel.resilience import classify
 pytestmark = pytest.mark.anyio
 
 CHUNKS = 14  # the role chunk, 12 pieces, the finishing chunk with the usage
-REPLY = "This is a deterministic reply from the fake provider with one token."
 
 
 def error_type(exc: BaseException) -> str:
@@ -50,7 +52,7 @@ async def test_stream_span_ends_on_exhaustion(mistral: MistralApi, mistral_otel:
     events = await drain(await mistral.stream(temperature=0.1))
     assert len(events) == CHUNKS
     assert all(type(event).__name__ == "CompletionEvent" for event in events)
-    assert "".join(event.data.choices[0].delta.content or "" for event in events) == REPLY
+    assert "".join(event.data.choices[0].delta.content or "" for event in events) == FULL_REPLY
     span = mistral_otel.span()
     attrs = dict(span.attributes or {})
     assert span.status.status_code is StatusCode.UNSET
@@ -213,16 +215,6 @@ async def test_unreachable_server_is_a_connection_error(mistral_otel: Recorded) 
 
 # --- content --------------------------------------------------------------------------------------
 
-HI = [{"role": "user", "content": "hi"}]
-HI_IN = [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
-THREE_OUT = [{"role": "assistant", "parts": [{"type": "text", "content": "This is a."}], "finish_reason": "stop"}]
-
-
-def content(recorded: Recorded) -> dict[str, Any]:
-    attrs = recorded.span().attributes or {}
-    keys = ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.definitions")
-    return {key: json.loads(str(attrs[key])) for key in keys if key in attrs}
-
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_chat_content_is_captured(
@@ -232,12 +224,12 @@ async def test_chat_content_is_captured(
     result = await (mistral.stream if stream else mistral.chat)(Behavior(output_tokens=3), messages=HI)
     if stream:
         await drain(result)
-    assert content(mistral_otel) == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": THREE_OUT}
+    assert mistral_otel.content() == {"gen_ai.input.messages": HI_IN, "gen_ai.output.messages": REPLY_OUT}
 
 
 async def test_content_is_off_by_default(mistral: MistralApi, mistral_otel: Recorded, capture: ContentCapture) -> None:
     await mistral.chat(messages=HI)
-    assert content(mistral_otel) == {}
+    assert mistral_otel.content() == {}
 
 
 async def test_embeddings_record_no_content(
@@ -245,7 +237,7 @@ async def test_embeddings_record_no_content(
 ) -> None:
     capture("SPAN_ONLY")
     await mistral.call("embeddings.create", model="mistral-embed", inputs=["hi"])
-    assert content(mistral_otel) == {}
+    assert mistral_otel.content() == {}
 
 
 # --- the SDK's own tracing (2.x and later) ---------------------------------------------------------
