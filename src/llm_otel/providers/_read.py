@@ -91,6 +91,15 @@ def parsed(result: Any) -> Any:
     return http.json() if "json" in http.headers.get("content-type", "") else None
 
 
+def response_format_type(value: Any) -> str | None:
+    """``gen_ai.output.type`` of a ``response_format`` given as a dict or an SDK model with a ``type``
+    (Mistral's and Cohere's): text, or JSON with or without a schema."""
+    kind = field(value, "type")
+    if kind == "text":
+        return n.OUTPUT_TEXT
+    return n.OUTPUT_JSON if kind in ("json_object", "json_schema") else None
+
+
 def field(value: Any, name: str) -> Any:
     """A model's field, or a dict's key: older SDKs keep fields they do not know as plain dicts."""
     if type(value) is dict:  # not isinstance(Mapping): this runs several times per call

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm_otel.providers._read import Reader, field, integer, number, request_reader, string, strings
+from llm_otel.providers._read import (
+    Reader,
+    field,
+    integer,
+    number,
+    request_reader,
+    response_format_type,
+    string,
+    strings,
+)
 from llm_otel.telemetry import Accumulator, Outcome
 from llm_otel.telemetry import _names as n
 
@@ -32,14 +41,6 @@ def count(value: Any) -> int | None:
     return int(value)
 
 
-def _output_type(value: Any) -> str | None:
-    """``response_format``: a dict or the SDK's ``TextResponseFormatV2`` / ``JsonObjectResponseFormatV2``."""
-    kind = field(value, "type")
-    if kind == "text":
-        return n.OUTPUT_TEXT
-    return n.OUTPUT_JSON if kind == "json_object" else None
-
-
 CHAT_REQUEST: tuple[Reader, ...] = (
     ("temperature", n.REQUEST_TEMPERATURE, number),
     ("p", n.REQUEST_TOP_P, number),
@@ -49,7 +50,7 @@ CHAT_REQUEST: tuple[Reader, ...] = (
     ("seed", n.REQUEST_SEED, integer),
     ("frequency_penalty", n.REQUEST_FREQUENCY_PENALTY, number),
     ("presence_penalty", n.REQUEST_PRESENCE_PENALTY, number),
-    ("response_format", n.OUTPUT_TYPE, _output_type),
+    ("response_format", n.OUTPUT_TYPE, response_format_type),
 )
 # The conventions name Cohere's embedding types as the encoding formats they are.
 EMBED_REQUEST: tuple[Reader, ...] = (

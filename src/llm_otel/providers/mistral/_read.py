@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from llm_otel.providers._read import Reader, field, integer, number, request_reader, string, strings
+from llm_otel.providers._read import (
+    Reader,
+    field,
+    integer,
+    number,
+    request_reader,
+    response_format_type,
+    string,
+    strings,
+)
 from llm_otel.telemetry import Accumulator, Attributes, Outcome
 from llm_otel.telemetry import _names as n
 
@@ -18,14 +27,6 @@ from llm_otel.telemetry import _names as n
 def _choice_count(value: Any) -> int | None:
     count = integer(value)
     return count if count is not None and count != 1 else None
-
-
-def _output_type(value: Any) -> str | None:
-    """``response_format``: a dict or the SDK's ``ResponseFormat`` with a ``type``."""
-    kind = field(value, "type")
-    if kind == "text":
-        return n.OUTPUT_TEXT
-    return n.OUTPUT_JSON if kind in ("json_object", "json_schema") else None
 
 
 _SAMPLING: tuple[Reader, ...] = (
@@ -41,7 +42,7 @@ CHAT_REQUEST: tuple[Reader, ...] = (
     ("presence_penalty", n.REQUEST_PRESENCE_PENALTY, number),
     ("frequency_penalty", n.REQUEST_FREQUENCY_PENALTY, number),
     ("n", n.REQUEST_CHOICE_COUNT, _choice_count),
-    ("response_format", n.OUTPUT_TYPE, _output_type),
+    ("response_format", n.OUTPUT_TYPE, response_format_type),
 )
 EMBEDDINGS_REQUEST: tuple[Reader, ...] = (
     ("output_dimension", n.EMBEDDINGS_DIMENSION_COUNT, integer),

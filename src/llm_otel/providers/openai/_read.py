@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any
 
-from llm_otel.providers._read import Reader, field, integer, number, parsed, string, strings
+from llm_otel.providers._read import Reader, field, integer, number, parsed, response_format_type, string, strings
 from llm_otel.telemetry import Attributes, Outcome
 from llm_otel.telemetry import _names as n
 
@@ -27,14 +27,7 @@ def _choice_count(value: Any) -> int | None:
 
 def _output_type(value: Any) -> str | None:
     """``response_format`` / ``text.format``: a dict with a type, or a pydantic class for parse()."""
-    if isinstance(value, Mapping):
-        kind = value.get("type")
-        if kind == "text":
-            return n.OUTPUT_TEXT
-        if kind in ("json_object", "json_schema"):
-            return n.OUTPUT_JSON
-        return None
-    return n.OUTPUT_JSON if isinstance(value, type) else None
+    return n.OUTPUT_JSON if isinstance(value, type) else response_format_type(value)
 
 
 def _text_format(value: Any) -> str | None:
