@@ -119,10 +119,12 @@ class Invocation:
         "accumulator",
         "attrs",
         "content",
+        "context",
         "done",
         "first_chunk",
         "model",
         "operation",
+        "recording",
         "request_attributes",
         "span",
         "start",
@@ -157,6 +159,11 @@ class Invocation:
             kind=SpanKind.CLIENT,
             attributes=attrs if bounded == model else {**attrs, n.REQUEST_MODEL: model},
         )
+        self.recording = self.span.is_recording()
+        # The span as a context: current during the SDK call, and the context of the call's
+        # measurements, so that their exemplars (SDK default: sampled spans only) name this span,
+        # not the caller's, which is current again when the call ends.
+        self.context: Context = set_span_in_context(self.span)
         self._flight = telemetry.instruments.in_flight.enter(operation, provider, bounded or "")
         # Set only when the span records; written with the response's in one call at the end.
         self.request_attributes: Attributes | None = None
@@ -182,7 +189,7 @@ class Invocation:
             else:
                 self.first_chunk = now
                 self.telemetry.instruments.time_to_first_chunk.record(
-                    now - self.start, self.attrs, context=self._exemplar()
+                    now - self.start, self.attrs, context=self.context
                 )
             return self.accumulator.add(chunk)  # type: ignore[union-attr]
         except Exception as err:
@@ -211,20 +218,16 @@ class Invocation:
             internal_error("finish", err)
             self.span.end()
 
-    def _exemplar(self) -> Context | None:
-        """The call's span as the context of a measurement, so that its exemplar (SDK default: sampled
-        spans only) names this span, not the caller's; None (the current context) when it records nothing."""
-        return set_span_in_context(self.span) if self.span.is_recording() else None
-
     def _finish(self, outcome: Outcome | None, exc: BaseException | None) -> None:
-        duration = perf_counter() - self.start
+        end = perf_counter()
+        duration = end - self.start
         instruments = self.telemetry.instruments
         instruments.in_flight.leave(self._flight)
         attrs = self.attrs
         if outcome is not None and outcome.response_model:
             attrs = {**attrs, n.RESPONSE_MODEL: guard.response_model.value(outcome.response_model)}
         span = self.span
-        recording = span.is_recording()
+        recording = self.recording
         # One set_attributes call for everything the span learnt after it started.
         details = self.request_attributes if self.request_attributes is not None else {}
         if exc is not None:
@@ -233,12 +236,11 @@ class Invocation:
             details[n.ERROR_TYPE] = kind
             if recording:
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
-        exemplar = set_span_in_context(span) if recording else None  # see _exemplar
-        instruments.duration(self.operation).record(duration, attrs, context=exemplar)
+        instruments.duration(self.operation).record(duration, attrs, context=self.context)
         # The in-flight key is (operation, provider, bounded model): the window counts by provider,
         # the cost by the last two.
         _, provider, bounded = self._flight
-        calls.record(provider, exc)
+        calls.record(provider, exc, end)
         instruments.record_tokens(self.operation, attrs, outcome)
         cost = instruments.cost.record(provider, bounded, self.model, outcome)
         if recording:

@@ -7,7 +7,7 @@ snapshots; a ring of time buckets can, for about half a microsecond per call.
 from __future__ import annotations
 
 import threading
-from time import monotonic
+from time import perf_counter
 
 _BUCKETS = 12
 _MAX_PROVIDERS = 64
@@ -52,9 +52,10 @@ class CallWindow:
         """In a forked child: a lock held by another thread at the fork would never be released."""
         self._lock = threading.Lock()
 
-    def record(self, provider: str, exc: BaseException | None, now: float | None = None) -> None:
+    def record(self, provider: str, exc: BaseException | None, now: float) -> None:
+        """Count one call that ended at ``now`` (``time.perf_counter()``, the clock of the call's duration)."""
         fault = exc is not None and provider_fault(exc)
-        slot = int((monotonic() if now is None else now) / self._width)
+        slot = int(now / self._width)
         index = slot % _BUCKETS
         with self._lock:
             ring = self._rings.get(provider)
@@ -71,7 +72,7 @@ class CallWindow:
 
     def totals(self, now: float | None = None) -> dict[str, tuple[int, int]]:
         """provider -> (calls, faults) within the window."""
-        oldest = int((monotonic() if now is None else now) / self._width) - _BUCKETS + 1
+        oldest = int((perf_counter() if now is None else now) / self._width) - _BUCKETS + 1
         out = {}
         with self._lock:
             for provider, ring in self._rings.items():

@@ -100,7 +100,7 @@ def _begin(
         return None
     injected = False
     try:
-        if invocation.span.is_recording():
+        if invocation.recording:
             invocation.request_attributes = op.request(kwargs)
         if op.prepare is not None:
             injected = op.prepare(kwargs)
@@ -114,9 +114,9 @@ def _begin(
 _CallTokens = tuple[Token[Context], Token[bool]]
 
 
-def _enter_call(span: Any) -> _CallTokens:
+def _enter_call(invocation: Invocation) -> _CallTokens:
     """Make the call's span current and mark the context as inside one of our calls."""
-    return context.attach(trace.set_span_in_context(span)), _IN_CALL.set(True)
+    return context.attach(invocation.context), _IN_CALL.set(True)
 
 
 def _leave_call(tokens: _CallTokens) -> None:
@@ -151,7 +151,7 @@ def _settle(op: Operation, invocation: Invocation, result: Any, injected: bool, 
             return _raw_proxy(op, invocation, result, injected, is_async)
         if invocation.content is not None:
             invocation.content.output(result)
-        outcome = op.response(result, invocation.span.is_recording())
+        outcome = op.response(result, invocation.recording)
     except Exception as err:
         internal_error("response", err)
         outcome = None
@@ -186,7 +186,7 @@ class _EnteredManager(wrapt.BaseObjectProxy[Any]):
         begun = _begin(telemetry, op, instance, kwargs)
         if begun is None:
             return None
-        return begun[0], _enter_call(begun[0].span)
+        return begun[0], _enter_call(begun[0])
 
     def _self_entered(self, invocation: Invocation, entered: Any, is_async: bool) -> None:
         op = self._self_call[1]
@@ -286,7 +286,7 @@ def _call(
     if begun is None:
         return wrapped(*args, **kwargs)
     invocation, injected = begun
-    tokens = _enter_call(invocation.span)
+    tokens = _enter_call(invocation)
     try:
         result = wrapped(*args, **kwargs)
     except BaseException as exc:
@@ -311,7 +311,7 @@ async def _async_call(
     if begun is None:
         return await wrapped(*args, **kwargs)
     invocation, injected = begun
-    tokens = _enter_call(invocation.span)
+    tokens = _enter_call(invocation)
     try:
         result = await wrapped(*args, **kwargs)
     except BaseException as exc:
