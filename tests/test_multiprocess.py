@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group: a failed test kills the workers too
         )
         self.sent = 0
         self.pids: set[int] = set()
@@ -92,8 +94,10 @@ class Server:
         """``count`` requests, six at a time so that every worker takes some."""
 
         def one(_: int) -> int:
-            body = wait_for(lambda: self._get(f"http://127.0.0.1:{self.port}/"), "the app")
-            return int(body)
+            # A long timeout: a request given up on may still be served, and its retry would count a
+            # call the test never sent. Refused or reset ones (nothing served) are retried.
+            url = f"http://127.0.0.1:{self.port}/"
+            return int(wait_for(lambda: self._get(url, 120), "the app", timeout_s=120))
 
         with ThreadPoolExecutor(6) as pool:
             self.pids.update(pool.map(one, range(count)))
@@ -153,7 +157,8 @@ def start(fake: FakeProvider, otlp: OtlpReceiver) -> Iterator[Any]:
     yield run
     for server in started:
         if server.process.poll() is None:
-            server.process.kill()
+            # The whole group: workers left behind would hold stderr open and hang communicate().
+            os.killpg(server.process.pid, signal.SIGKILL)
             server.process.communicate()
 
 
@@ -381,3 +386,28 @@ def test_a_server_shut_down_leaves_no_directory_for_processes_started_later(monk
     assert second.shutdown()
     assert DIR_ENV not in os.environ
     assert ROOT_ENV not in os.environ
+
+
+def test_a_snapshot_taken_before_a_workers_final_one_never_lands_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llm_otel.setup import _multiprocess
+
+    monkeypatch.setattr(_multiprocess, "WRITE_INTERVAL_S", 0.01)
+    shared = _multiprocess.Shared(tmp_path, os.getppid(), owned=False)  # a worker of another process
+    taking, release = threading.Event(), threading.Event()
+
+    def take(final: bool) -> dict[str, Any]:
+        if not final:
+            taking.set()
+            release.wait(10)  # a periodic snapshot, slow to collect, still being taken at exit
+        return {"pid": os.getpid(), "final": final, "metrics": [], "window": {}, "breakers": {}}
+
+    shared.start_writing(take)
+    assert taking.wait(10)
+    shared.finish_writing(take)
+    release.set()
+    for thread in threading.enumerate():
+        if thread.name == "llm-otel-snapshots":
+            thread.join(10)
+    assert json.loads((tmp_path / f"{os.getpid()}.json").read_text())["final"] is True

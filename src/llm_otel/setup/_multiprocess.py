@@ -269,7 +269,12 @@ class Shared:
         def loop() -> None:
             while not stop.wait(WRITE_INTERVAL_S):
                 try:
-                    self.write(take(False))
+                    taken = take(False)
+                    with self._lock:
+                        # A snapshot taken before the final one must not land after it: the server,
+                        # having absorbed the final, would absorb this one too and count it twice.
+                        if not stop.is_set():
+                            self.write(taken)
                 except Exception as err:
                     internal_error("multiprocess snapshot", err)
 
@@ -277,11 +282,12 @@ class Shared:
 
     def finish_writing(self, take: Callable[[bool], Snapshot]) -> None:
         """The final snapshot, at exit: what the server keeps of this worker once it is gone."""
-        self._stop.set()
-        try:
-            self.write(take(True))
-        except Exception as err:
-            internal_error("multiprocess snapshot", err)
+        with self._lock:
+            self._stop.set()
+            try:
+                self.write(take(True))
+            except Exception as err:
+                internal_error("multiprocess snapshot", err)
 
     # server side
 
