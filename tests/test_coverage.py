@@ -249,6 +249,7 @@ MISTRAL_NOT_INSTRUMENTED = {
     "datasets.": "dataset management",
     "deployments.": "deployment management and log streams",
     "evaluations.": "evaluation pipelines run offline",
+    "scorers.": "evaluation scorer management",
     "events.": "workflow event streams",
     "executions.": "workflow executions and their log streams",
     "jobs.": "fine-tuning jobs run offline",
