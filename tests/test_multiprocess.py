@@ -45,7 +45,17 @@ SERVERS = {
     "gunicorn-sync": ["gunicorn", "-w", "3", "wsgi_app:app"],
     "gunicorn-gthread-preload": ["gunicorn", "-w", "2", "-k", "gthread", "--threads", "4", "--preload", "wsgi_app:app"],
     "gunicorn-uvicorn-workers": ["gunicorn", "-w", "2", "-k", "uvicorn_worker.UvicornWorker", "asgi_app:app"],
-    "uvicorn-workers": ["uvicorn", "--workers", "3", "--no-access-log", "asgi_app:app"],
+    # uvicorn kills a worker that has not answered its health check within 5 s, and a worker's start
+    # (the auto-instrumentation imports every instrumented library) takes longer on a loaded machine.
+    "uvicorn-workers": [
+        "uvicorn",
+        "--workers",
+        "3",
+        "--timeout-worker-healthcheck",
+        "60",
+        "--no-access-log",
+        "asgi_app:app",
+    ],
 }
 
 
