@@ -1,12 +1,12 @@
-"""Per-call cost of the cost hook and the cardinality guard.
+"""Per-call cost of the ledger (in flight, health window, cost) and of the cardinality guard.
 
 Timed interleaved (A, B, A, B ...) in one process, reported as the median of per-round means:
 
 - ``sdk``: the instrumented openai chat call (in-process ``httpx2.MockTransport``, spans batched to
-  a dropping exporter, the response's usage priced) with the cost hook, against the same call with
-  the hook replaced by a no-op: the hook's share of a real call;
-- ``hook``: ``CostMeter.record`` alone on a typical usage (input, cached input, output), against
-  an empty function of the same signature;
+  a dropping exporter, the response's usage priced) with the ledger, against the same call with
+  the ledger replaced by a no-op: its share of a real call;
+- ``ledger``: ``Ledger.enter`` and ``leave`` alone on a typical usage (input, cached input,
+  output), against an empty function;
 - ``guard``: one bounded-value lookup of a known model, against an identity function.
 
     .venv/bin/python benchmarks/cost_overhead.py [--rounds 30] [--calls 2000]
@@ -30,8 +30,8 @@ from _workload import Telemetry
 from llm_otel.providers.openai import OpenAIInstrumentor
 from llm_otel.telemetry import Outcome
 from llm_otel.telemetry._cardinality import guard
-from llm_otel.telemetry._cost import CostMeter
 from llm_otel.telemetry._instruments import instruments_for
+from llm_otel.telemetry._ledger import Ledger
 
 
 def per_call(fn: Callable[[], Any], calls: int) -> float:
@@ -62,8 +62,11 @@ def compare(
     return statistics.median(a), statistics.median(b)
 
 
-class _NoCost:
-    def record(self, *_: Any) -> None:
+class _NoLedger:
+    def enter(self, *_: Any) -> None:
+        return None
+
+    def leave(self, *_: Any) -> None:
         return None
 
 
@@ -78,10 +81,10 @@ def main() -> None:
     client = OPENAI.make_clients()["call"]
     request = OPENAI.request
     instruments = instruments_for(telemetry.meter_provider)
-    real, none = instruments.cost, _NoCost()
+    real, none = instruments.ledger, _NoLedger()
 
-    def switch_hook(measuring: bool) -> None:
-        instruments.cost = real if measuring else none  # type: ignore[assignment]
+    def switch_ledger(measuring: bool) -> None:
+        instruments.ledger = real if measuring else none  # type: ignore[assignment]
 
     def sdk_call() -> Any:
         return client.chat.completions.create(**request)
@@ -89,18 +92,21 @@ def main() -> None:
     outcome = Outcome()
     outcome.response_model, outcome.input_tokens, outcome.output_tokens = "gpt-4o-mini-2024-07-18", 1200, 300
     outcome.cache_read_tokens, outcome.cache_creation_tokens, outcome.reasoning_tokens = 1024, 0, 0
-    meter = CostMeter(telemetry.meter_provider.get_meter("bench"))
+    ledger = Ledger(telemetry.meter_provider.get_meter("bench"))
 
     def empty(provider: str, model: str, requested: str | None, result: Outcome | None) -> None:
         return None
 
+    def settle(provider: str, model: str, requested: str | None, result: Outcome | None) -> None:
+        ledger.leave(ledger.enter("chat", provider, model), requested, result, None, time.perf_counter())
+
     model = request["model"]
     guard.request_model(model)
     pairs: dict[str, tuple[Callable[[], Any], Callable[[], Any], int, Callable[[bool], None]]] = {
-        "sdk": (sdk_call, sdk_call, max(1, args.calls // 10), switch_hook),
-        "hook": (
+        "sdk": (sdk_call, sdk_call, max(1, args.calls // 10), switch_ledger),
+        "ledger": (
             lambda: empty("openai", model, model, outcome),
-            lambda: meter.record("openai", model, model, outcome),
+            lambda: settle("openai", model, model, outcome),
             args.calls * 10,
             lambda _: None,
         ),
@@ -110,7 +116,7 @@ def main() -> None:
     for name, (base, measured, calls, before) in pairs.items():
         without, with_ = compare(base, measured, args.rounds, calls, before)
         print(f"{name:<8}{without * 1e6:>10.2f}{with_ * 1e6:>10.2f}{(with_ - without) * 1e6:>10.2f}")
-    switch_hook(True)
+    switch_ledger(True)
     telemetry.flush()
 
 

@@ -25,6 +25,7 @@ from llm_otel import Price, PriceTier, set_prices
 from llm_otel.fake import Behavior, FakeProvider
 from llm_otel.telemetry import _names as n
 from llm_otel.telemetry._pricing import prices
+from llm_otel.telemetry._window import calls
 
 pytestmark = pytest.mark.anyio
 
@@ -162,6 +163,45 @@ async def test_deployment_names_are_priced_through_aliases(api: Api, otel: Recor
     await api.chat(Behavior(output_tokens=4), model="prod-chat")
     assert otel.span().attributes[n.USAGE_COST] == pytest.approx(usd((6, 2.5), (4, 10.0)), rel=1e-12)  # type: ignore[index]
     assert set(cost_points(otel)) == {("openai", "prod-chat", "input"), ("openai", "prod-chat", "output")}
+
+
+async def test_calls_of_two_operations_on_one_model_add_up_in_its_cost_series(api: Api, otel: Recorded) -> None:
+    # In flight by operation, cost by model: the chat call and the legacy completion share gpt-4o-mini's.
+    await api.chat(Behavior(output_tokens=5), model="gpt-4o-mini")
+    await api.call(
+        "completions.create",
+        model="gpt-4o-mini",
+        prompt="one two three",
+        extra_headers=Behavior(output_tokens=7).header(),
+    )
+    assert cost_points(otel) == pytest.approx(
+        {("openai", "gpt-4o-mini", "input"): usd((6 + 3, 0.15)), ("openai", "gpt-4o-mini", "output"): usd((12, 0.6))},
+        rel=1e-12,
+    )
+    in_flight = {
+        str(dict(point.attributes or {})[n.OPERATION_NAME]): point.value  # type: ignore[union-attr]
+        for point in otel.points(n.LLM_OTEL_REQUESTS_IN_FLIGHT)
+    }
+    assert in_flight == {n.OP_CHAT: 0, n.OP_TEXT_COMPLETION: 0}
+
+
+async def test_an_open_stream_is_in_flight_until_it_ends_and_only_then_counted_in_the_window(
+    api: Api, otel: Recorded, request: pytest.FixtureRequest
+) -> None:
+    def in_flight() -> float:
+        return otel.point(n.LLM_OTEL_REQUESTS_IN_FLIGHT, gen_ai__request__model="gpt-4.1").value  # type: ignore[union-attr]
+
+    saved = calls.window_s
+    calls.resize(3600.0)  # emptied, and nothing leaves it during the test
+    request.addfinalizer(lambda: calls.resize(saved))
+    before = calls.totals().get("openai", (0, 0))[0]
+    stream = await api.chat(model="gpt-4.1", stream=True, stream_options={"include_usage": True})
+    assert in_flight() == 1
+    assert calls.totals()["openai"][0] == before
+    await drain(stream)
+    assert in_flight() == 0
+    assert calls.totals()["openai"][0] == before + 1
+    assert otel.point(n.LLM_OTEL_COST, gen_ai__token__type="input").value > 0  # type: ignore[union-attr]
 
 
 async def test_unknown_model_records_no_cost_counts_unpriced_and_logs_once(

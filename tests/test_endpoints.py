@@ -271,8 +271,11 @@ def test_provider_fault_classifies_statuses(status: int, fault: bool) -> None:
 
 def test_call_window_forgets_calls_older_than_the_window() -> None:
     window = CallWindow(window_s=12.0)  # 12 buckets of one second
-    window.record("openai", None, now=100.2)
-    window.record("openai", openai.APIConnectionError(request=httpx.Request("GET", "http://x")), now=105.0)
+    ring = window.ring("openai")
+    assert ring is not None
+    with window.lock:
+        ring.add(window.slot(100.2), fault=False)
+        ring.add(window.slot(105.0), fault=True)
     assert window.totals(now=105.5) == {"openai": (2, 1)}
     assert window.totals(now=112.9) == {"openai": (1, 1)}  # the call at 100.2 left the window
     assert window.totals(now=117.5) == {"openai": (0, 0)}

@@ -16,7 +16,7 @@ import pytest
 from opentelemetry.metrics import NoOpMeterProvider
 
 from llm_otel.telemetry import Outcome
-from llm_otel.telemetry._cost import CostMeter
+from llm_otel.telemetry._ledger import Ledger
 
 genai_prices = pytest.importorskip("genai_prices", reason="genai-prices is not installed (the dev extra has it)")
 
@@ -46,7 +46,8 @@ def ours(provider: str, model: str, usage: tuple[int, int, int, int, int]) -> fl
     outcome.response_model = model
     outcome.input_tokens, outcome.cache_read_tokens, outcome.cache_creation_tokens = usage[:3]
     outcome.output_tokens, outcome.reasoning_tokens = usage[3:]
-    return CostMeter(NoOpMeterProvider().get_meter("test")).record(provider, model, model, outcome)
+    ledger = Ledger(NoOpMeterProvider().get_meter("test"))
+    return ledger.leave(ledger.enter("chat", provider, model), model, outcome, None, 0.0)
 
 
 def theirs(provider_id: str, reference: str, usage: tuple[int, int, int, int, int]) -> float:

@@ -4,70 +4,22 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import CallbackOptions, Histogram, Meter, MeterProvider, Observation
+from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from llm_otel._version import __version__
 
 from . import _names as n
-from ._cost import CostMeter
+from ._ledger import Ledger
 
 if TYPE_CHECKING:
     from ._record import Attributes, Outcome
 
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
-# Distinct in-flight keys kept before new ones fold into one overflow series.
-_IN_FLIGHT_MAX_KEYS = 1000
-
-
-class InFlight:
-    """Requests in flight, as plain integers exported through an observable up-down counter.
-
-    A synchronous ``UpDownCounter.add`` costs as much as a histogram record; two of them per call
-    would be a third of the whole per-call budget. Incrementing an int under a lock costs ~0.1 µs.
-    """
-
-    def __init__(self, meter: Meter) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, str], int] = {}
-        self._attrs: dict[tuple[str, str, str], dict[str, str]] = {}
-        meter.create_observable_up_down_counter(
-            n.LLM_OTEL_REQUESTS_IN_FLIGHT,
-            callbacks=[self._observe],
-            unit="{request}",
-            description="GenAI client requests started and not yet finished (streams until they end).",
-        )
-
-    def enter(self, operation: str, provider: str, model: str) -> tuple[str, str, str]:
-        key = (operation, provider, model)
-        with self._lock:
-            count = self._counts.get(key)
-            if count is None and len(self._counts) >= _IN_FLIGHT_MAX_KEYS:
-                key = (operation, provider, n.ERROR_OTHER)
-                count = self._counts.get(key)
-            self._counts[key] = (count or 0) + 1
-        return key
-
-    def leave(self, key: tuple[str, str, str]) -> None:
-        with self._lock:
-            self._counts[key] -= 1
-
-    def _observe(self, _options: CallbackOptions) -> Iterable[Observation]:
-        with self._lock:
-            items = list(self._counts.items())
-        for key, count in items:
-            attrs = self._attrs.get(key)
-            if attrs is None:
-                attrs = self._attrs[key] = {
-                    n.OPERATION_NAME: key[0],
-                    n.PROVIDER_NAME: key[1],
-                    n.REQUEST_MODEL: key[2],
-                }
-            yield Observation(count, attrs)
 
 
 class Instruments:
@@ -80,8 +32,7 @@ class Instruments:
         "_input_tokens",
         "_output_tokens",
         "_usage",
-        "cost",
-        "in_flight",
+        "ledger",
         "time_per_chunk",
         "time_to_first_chunk",
         "token_usage",
@@ -134,8 +85,7 @@ class Instruments:
             self.token_usage = histogram(
                 n.CLIENT_TOKEN_USAGE, tokens, "Number of input and output tokens used.", n.TOKEN_BUCKETS
             )
-        self.in_flight = InFlight(meter)
-        self.cost = CostMeter(meter)
+        self.ledger = Ledger(meter)
 
     def duration(self, operation: str) -> Histogram:
         return self._embeddings_duration if operation == n.OP_EMBEDDINGS else self._duration

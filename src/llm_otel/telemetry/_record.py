@@ -14,7 +14,6 @@ from llm_otel._log import internal_error
 from . import _names as n
 from ._cardinality import guard
 from ._instruments import Telemetry
-from ._window import calls
 
 if TYPE_CHECKING:
     from ._content import CallContent
@@ -114,7 +113,7 @@ class Invocation:
     """One instrumented call: its span, start time and metric attributes, finished exactly once."""
 
     __slots__ = (
-        "_flight",
+        "_entry",
         "_prev_chunk",
         "accumulator",
         "attrs",
@@ -164,7 +163,7 @@ class Invocation:
         # measurements, so that their exemplars (SDK default: sampled spans only) name this span,
         # not the caller's, which is current again when the call ends.
         self.context: Context = set_span_in_context(self.span)
-        self._flight = telemetry.instruments.in_flight.enter(operation, provider, bounded or "")
+        self._entry = telemetry.instruments.ledger.enter(operation, provider, bounded or "")
         # Set only when the span records; written with the response's in one call at the end.
         self.request_attributes: Attributes | None = None
         self.accumulator: Accumulator | None = None  # set when the result is a stream
@@ -222,7 +221,6 @@ class Invocation:
         end = perf_counter()
         duration = end - self.start
         instruments = self.telemetry.instruments
-        instruments.in_flight.leave(self._flight)
         attrs = self.attrs
         if outcome is not None and outcome.response_model:
             attrs = {**attrs, n.RESPONSE_MODEL: guard.response_model.value(outcome.response_model)}
@@ -237,12 +235,8 @@ class Invocation:
             if recording:
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
         instruments.duration(self.operation).record(duration, attrs, context=self.context)
-        # The in-flight key is (operation, provider, bounded model): the window counts by provider,
-        # the cost by the last two.
-        _, provider, bounded = self._flight
-        calls.record(provider, exc, end)
         instruments.record_tokens(self.operation, attrs, outcome)
-        cost = instruments.cost.record(provider, bounded, self.model, outcome)
+        cost = instruments.ledger.leave(self._entry, self.model, outcome, exc, end)
         if recording:
             if outcome is not None:
                 _response_attributes(outcome, details)

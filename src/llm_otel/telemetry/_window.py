@@ -25,56 +25,69 @@ def provider_fault(exc: BaseException) -> bool:
     return any(cls.__name__ in _FAULT_CLASSES for cls in type(exc).__mro__)
 
 
-class _Ring:
-    __slots__ = ("calls", "epochs", "faults")
+class Ring:
+    """One provider's calls and faults in each of the last buckets, by the bucket's time slot."""
+
+    __slots__ = ("calls", "epochs", "faults", "live")
 
     def __init__(self) -> None:
         self.epochs = [-1] * _BUCKETS
         self.calls = [0] * _BUCKETS
         self.faults = [0] * _BUCKETS
+        self.live = True  # False once its window was resized: its holders must fetch a new one
+
+    def add(self, slot: int, fault: bool) -> None:
+        """Count one call ended in time slot ``slot``; the caller holds the window's lock."""
+        index = slot % _BUCKETS
+        if self.epochs[index] != slot:
+            self.epochs[index] = slot
+            self.calls[index] = self.faults[index] = 0
+        self.calls[index] += 1
+        if fault:
+            self.faults[index] += 1
 
 
 class CallWindow:
-    """Per-provider call and fault counts over the last ``window_s`` seconds (12 buckets)."""
+    """Per-provider call and fault counts over the last ``window_s`` seconds (12 buckets).
+
+    The ledger's entries (``_ledger``) hold their provider's ring and count a call in it at its end
+    under ``lock``, the lock the rest of the call's bookkeeping takes too: one lock for all of it.
+    """
 
     def __init__(self, window_s: float = 60.0) -> None:
-        self._lock = threading.Lock()
-        self._rings: dict[str, _Ring] = {}
+        self.lock = threading.Lock()
+        self._rings: dict[str, Ring] = {}
         self.resize(window_s)
 
     def resize(self, window_s: float) -> None:
-        with self._lock:
+        with self.lock:
             self.window_s = window_s
-            self._width = window_s / _BUCKETS
+            self.width = window_s / _BUCKETS
+            for ring in self._rings.values():
+                ring.live = False
             self._rings.clear()
 
     def after_fork(self) -> None:
         """In a forked child: a lock held by another thread at the fork would never be released."""
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
-    def record(self, provider: str, exc: BaseException | None, now: float) -> None:
-        """Count one call that ended at ``now`` (``time.perf_counter()``, the clock of the call's duration)."""
-        fault = exc is not None and provider_fault(exc)
-        slot = int(now / self._width)
-        index = slot % _BUCKETS
-        with self._lock:
+    def ring(self, provider: str) -> Ring | None:
+        """The ring counting ``provider``'s calls; None past the providers kept."""
+        with self.lock:
             ring = self._rings.get(provider)
-            if ring is None:
-                if len(self._rings) >= _MAX_PROVIDERS:
-                    return
-                ring = self._rings[provider] = _Ring()
-            if ring.epochs[index] != slot:
-                ring.epochs[index] = slot
-                ring.calls[index] = ring.faults[index] = 0
-            ring.calls[index] += 1
-            if fault:
-                ring.faults[index] += 1
+            if ring is None and len(self._rings) < _MAX_PROVIDERS:
+                ring = self._rings[provider] = Ring()
+            return ring
+
+    def slot(self, now: float) -> int:
+        """The time slot of ``now`` (``time.perf_counter()``, the clock of a call's duration)."""
+        return int(now / self.width)
 
     def totals(self, now: float | None = None) -> dict[str, tuple[int, int]]:
         """provider -> (calls, faults) within the window."""
-        oldest = int((perf_counter() if now is None else now) / self._width) - _BUCKETS + 1
+        oldest = self.slot(perf_counter() if now is None else now) - _BUCKETS + 1
         out = {}
-        with self._lock:
+        with self.lock:
             for provider, ring in self._rings.items():
                 live = [i for i, epoch in enumerate(ring.epochs) if epoch >= oldest]
                 out[provider] = (sum(ring.calls[i] for i in live), sum(ring.faults[i] for i in live))
