@@ -70,11 +70,16 @@ class Ledger:
     def enter(self, operation: str, provider: str, model: str) -> Entry:
         """One call started: its entry, now with one more in flight."""
         key = (operation, provider, model)
-        with calls.lock:
+        # acquire() and release() rather than ``with``, here and in leave(): half the instructions.
+        lock = calls.lock
+        lock.acquire()
+        try:
             entry = self._entries.get(key)
             if entry is not None:
                 entry.in_flight += 1
                 return entry
+        finally:
+            lock.release()
         return self._add(key)
 
     def _add(self, key: tuple[str, str, str]) -> Entry:
@@ -110,7 +115,9 @@ class Ledger:
         ring = entry.ring
         if ring is None or not ring.live:  # past the providers the window keeps, or it was resized
             ring = entry.ring = calls.ring(entry.provider)
-        with calls.lock:
+        lock = calls.lock
+        lock.acquire()
+        try:
             entry.in_flight -= 1
             if ring is not None:
                 ring.add(slot, fault)
@@ -123,6 +130,8 @@ class Ledger:
                 spent[4] += parts[4]
             elif unpriced is not None:
                 entry.unpriced += 1
+        finally:
+            lock.release()
         if parts is not None:
             return parts[0] + parts[1] + parts[2] + parts[3] + parts[4]
         if unpriced is not None:
