@@ -101,7 +101,7 @@ def main() -> None:
         ledger.leave(ledger.enter("chat", provider, model), requested, result, None, time.perf_counter())
 
     model = request["model"]
-    guard.request_model(model)
+    guard.request_model.value(model)
     pairs: dict[str, tuple[Callable[[], Any], Callable[[], Any], int, Callable[[bool], None]]] = {
         "sdk": (sdk_call, sdk_call, max(1, args.calls // 10), switch_ledger),
         "ledger": (
@@ -110,7 +110,7 @@ def main() -> None:
             args.calls * 10,
             lambda _: None,
         ),
-        "guard": (lambda: str(model), lambda: guard.request_model(model), args.calls * 10, lambda _: None),
+        "guard": (lambda: str(model), lambda: guard.request_model.value(model), args.calls * 10, lambda _: None),
     }
     print(f"{'pair':<8}{'base µs':>10}{'with µs':>10}{'added µs':>10}")
     for name, (base, measured, calls, before) in pairs.items():

@@ -50,7 +50,7 @@ REGENERATE = "python docs/_gen/reference.py"
 # through them are run by _recorded_instruments(), each labelled with what records into it.
 INSTRUMENT_SOURCES = (
     "telemetry/_instruments.py",
-    "telemetry/_cost.py",
+    "telemetry/_ledger.py",
     "resilience/_telemetry.py",
     "agents.py",
     "setup/_pipeline.py",
