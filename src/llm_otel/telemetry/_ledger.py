@@ -4,7 +4,8 @@ Each is exported through an observable instrument. A synchronous ``UpDownCounter
 ``Counter.add`` costs as much as a histogram record; two in-flight adds and five cost adds (one per
 token type) per call would cost more than the rest of the instrumentation. Instead a call finds its
 entry, one per (operation, provider, bounded model), once at its start, and settles it at its end
-under one lock, together with its count in the health window: a few thousand instructions in all.
+under one lock, together with its count in the health window: about 15,000 instructions in all,
+pricing included, where one histogram record costs about 103,000.
 The counters are cumulative, so the collected values are exactly what synchronous ones would say.
 """
 
