@@ -15,6 +15,8 @@ from conftest import Api, Recorded, drain
 from llm_otel import _log
 from llm_otel.providers.openai import OpenAIInstrumentor
 from llm_otel.telemetry import Route
+from llm_otel.telemetry import _names as n
+from llm_otel.telemetry._instruments import Instruments
 
 pytestmark = pytest.mark.anyio
 
@@ -64,6 +66,18 @@ def broken(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) ->
     for record in reports:  # provoked on purpose: hide them from the autouse check
         calls.remove(record)
     _log._last.clear()
+
+
+async def test_a_failure_recording_a_calls_metrics_still_ends_it_and_takes_it_out_of_flight(
+    api: Api, broken: Any, otel_with: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken()
+    monkeypatch.setattr(Instruments, "record_tokens", lambda *_: _boom())
+    recorded: Recorded = otel_with()
+    reply = await api.chat()
+    assert reply.choices[0].message.content
+    assert len(recorded.spans()) == 1
+    assert [point.value for point in recorded.points(n.LLM_OTEL_REQUESTS_IN_FLIGHT)] == [0]
 
 
 async def test_failing_request_reader(api: Api, broken: Any, otel_with: Any) -> None:

@@ -221,6 +221,9 @@ class Invocation:
         end = perf_counter()
         duration = end - self.start
         instruments = self.telemetry.instruments
+        # Settled first, as the in-flight count always was: a failure recording what follows must
+        # not leave the call in flight for good.
+        cost = instruments.ledger.leave(self._entry, self.model, outcome, exc, end)
         attrs = self.attrs
         if outcome is not None and outcome.response_model:
             attrs = {**attrs, n.RESPONSE_MODEL: guard.response_model.value(outcome.response_model)}
@@ -236,7 +239,6 @@ class Invocation:
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:_STATUS_DESCRIPTION_MAX]))
         instruments.duration(self.operation).record(duration, attrs, context=self.context)
         instruments.record_tokens(self.operation, attrs, outcome)
-        cost = instruments.ledger.leave(self._entry, self.model, outcome, exc, end)
         if recording:
             if outcome is not None:
                 _response_attributes(outcome, details)
